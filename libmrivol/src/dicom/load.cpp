@@ -1,0 +1,204 @@
+// Pixel decoding and volume assembly.
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <itkGDCMImageIO.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "../core/parallel.hpp"
+#include "internal.hpp"
+#include "mrivol/core/error.hpp"
+
+namespace mrivol {
+namespace dicom {
+namespace {
+
+template <class T>
+void convert(const T* src, std::size_t n, const FileHeader& fh, std::int32_t* dst) {
+  const unsigned bs = fh.bits_stored, ba = fh.bits_allocated;
+  const unsigned shift = (fh.high_bit + 1 >= bs && fh.high_bit < ba) ? fh.high_bit + 1 - bs : 0;
+  if (bs == ba && shift == 0) {
+    if (fh.is_signed) {
+      using S = std::make_signed_t<T>;
+      for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<S>(src[i]);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<std::int32_t>(src[i]);
+    }
+    return;
+  }
+  const std::uint32_t mask = bs >= 32 ? 0xffffffffu : ((1u << bs) - 1u);
+  const std::uint32_t sign = 1u << (bs - 1);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t v = (static_cast<std::uint32_t>(src[i]) >> shift) & mask;
+    if (fh.is_signed && (v & sign)) v |= ~mask;
+    dst[i] = static_cast<std::int32_t>(v);
+  }
+}
+
+std::vector<std::int32_t> decode_gdcm(const FileHeader& fh, std::size_t total, const std::string& dcmtk_error) {
+  // Fallback for syntaxes open-source DCMTK cannot decode (JPEG 2000).
+  if (fh.gz)
+    throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
+                                  " in a gzip-compressed file (" + dcmtk_error + ")");
+  auto io = itk::GDCMImageIO::New();
+  io->SetFileName(fh.path);
+  std::vector<std::int32_t> out(total);
+  try {
+    io->ReadImageInformation();
+    if (static_cast<std::size_t>(io->GetImageSizeInPixels() * io->GetNumberOfComponents()) != total)
+      throw DicomError(fh.path, "GDCM fallback decoded an unexpected number of pixels");
+    std::vector<char> buf(io->GetImageSizeInBytes());
+    io->Read(buf.data());
+    const double m = io->GetRescaleSlope(), b = io->GetRescaleIntercept();
+    auto put = [&](auto* p) {
+      for (std::size_t i = 0; i < total; ++i)
+        out[i] = static_cast<std::int32_t>(std::lround((static_cast<double>(p[i]) - b) / m));
+    };
+    using CT = itk::IOComponentEnum;
+    switch (io->GetComponentType()) {
+      case CT::UCHAR: put(reinterpret_cast<unsigned char*>(buf.data())); break;
+      case CT::CHAR: put(reinterpret_cast<signed char*>(buf.data())); break;
+      case CT::USHORT: put(reinterpret_cast<unsigned short*>(buf.data())); break;
+      case CT::SHORT: put(reinterpret_cast<short*>(buf.data())); break;
+      case CT::UINT: put(reinterpret_cast<unsigned int*>(buf.data())); break;
+      case CT::INT: put(reinterpret_cast<int*>(buf.data())); break;
+      case CT::FLOAT: put(reinterpret_cast<float*>(buf.data())); break;
+      case CT::DOUBLE: put(reinterpret_cast<double*>(buf.data())); break;
+      default: throw DicomError(fh.path, "GDCM fallback: unsupported pixel type");
+    }
+  } catch (const itk::ExceptionObject& e) {
+    throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
+                                  " (DCMTK: " + dcmtk_error + "; GDCM: " + e.GetDescription() + ")");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::int32_t> decode_raw(const FileHeader& fh) {
+  bool gz = false;
+  FileKind kind;
+  std::string why;
+  auto ff = open_file(fh.path, /*header_only=*/false, gz, kind, why);
+  if (!ff) throw DicomError(fh.path, why);
+  DcmDataset* ds = ff->getDataset();
+  const std::size_t total = std::size_t(fh.rows) * fh.cols * fh.frames * fh.samples;
+  const std::size_t bytes = fh.bits_allocated / 8;
+  if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) {
+    const OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+    if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
+      return decode_gdcm(fh, total, c.bad() ? c.text() : "no decoder");
+  }
+  DcmElement* px = nullptr;
+  if (ds->findAndGetElement(DCM_PixelData, px).bad() || px == nullptr)
+    throw DicomError(fh.path, "no pixel data");
+  const std::size_t have = px->getLength();
+  if (have < total * bytes)
+    throw DicomError(fh.path, "pixel data is " + std::to_string(have) + " bytes, " +
+                                  std::to_string(total * bytes) + " expected (truncated file?)");
+  std::vector<std::int32_t> out(total);
+  Uint8* p8 = nullptr;
+  Uint16* p16 = nullptr;
+  OFCondition st;
+  if (bytes == 1) {
+    st = px->getUint8Array(p8);
+    if (st.good() && p8) convert(p8, total, fh, out.data());
+  } else {
+    st = px->getUint16Array(p16);
+    if (st.bad() || !p16) {
+      st = px->getUint8Array(p8);
+      p16 = reinterpret_cast<Uint16*>(p8);
+    }
+    if (st.good() && p16) {
+      if (bytes == 2) {
+        convert(p16, total, fh, out.data());
+      } else {
+        std::vector<std::uint32_t> w(total);
+        std::memcpy(w.data(), p16, total * 4);
+        convert(w.data(), total, fh, out.data());
+      }
+    }
+  }
+  if (st.bad() || (!p8 && !p16))
+    throw DicomError(fh.path, std::string("cannot read pixel data (") + st.text() + ")");
+  return out;
+}
+
+Volume load(const SeriesInfo& s, const LoadOptions& opt, Reporter& rep) {
+  if (!s.images_ || s.images_->images.empty())
+    throw DicomError(s.label, "series has no images");
+  const ImageList& L = *s.images_;
+  const Image& f0 = L.images.front();
+  if (!s.error.empty()) throw DicomError(f0.file->path, s.error);
+
+  Volume v;
+  v.geom = s.geom;
+  v.timepoints = L.nt;
+  const std::size_t nx = s.geom.size[0], ny = s.geom.size[1];
+  const std::size_t plane = nx * ny;
+  v.data.assign(plane * L.nz * L.nt, 0.0f);
+
+  // Which images each file provides, so every file is decoded once.
+  std::map<std::size_t, std::vector<std::size_t>> by_file;
+  for (std::size_t i = 0; i < L.images.size(); ++i) by_file[L.images[i].file_order].push_back(i);
+  std::vector<std::vector<std::size_t>> jobs;
+  for (auto& [order, idx] : by_file) jobs.push_back(std::move(idx));
+
+  std::atomic<std::size_t> done{0};
+  parallel_for(jobs.size(), opt.threads, [&](std::size_t j) {
+    const FileHeader& fh = *L.images[jobs[j].front()].file;
+    const std::vector<std::int32_t> raw = decode_raw(fh);
+    const std::size_t frame_px = std::size_t(fh.rows) * fh.cols;
+    for (std::size_t idx : jobs[j]) {
+      const Image& im = L.images[idx];
+      float* dst = v.data.data() + idx * plane;
+      const std::int32_t* src = raw.data() + im.frame * frame_px;
+      const float m = static_cast<float>(im.slope), b = static_cast<float>(im.intercept);
+      const bool identity = im.slope == 1.0 && im.intercept == 0.0;
+      if (im.tile >= 0) {
+        const std::size_t tr = static_cast<std::size_t>(im.tile) / im.tiles_per_row;
+        const std::size_t tc = static_cast<std::size_t>(im.tile) % im.tiles_per_row;
+        for (std::size_t r = 0; r < ny; ++r) {
+          const std::int32_t* row = src + (tr * ny + r) * fh.cols + tc * nx;
+          for (std::size_t c = 0; c < nx; ++c) dst[r * nx + c] = identity ? row[c] : row[c] * m + b;
+        }
+      } else if (identity) {
+        for (std::size_t p = 0; p < plane; ++p) dst[p] = static_cast<float>(src[p]);
+      } else {
+        for (std::size_t p = 0; p < plane; ++p)
+          dst[p] = static_cast<float>(static_cast<double>(src[p]) * im.slope + im.intercept);
+      }
+    }
+    const std::size_t d = ++done;
+    rep.progress("load", static_cast<double>(d) / jobs.size());
+  });
+
+  // Metadata and how the values were stored.
+  v.meta.acq = f0.file->acq;
+  v.meta.patient = f0.file->patient;
+  v.meta.acq.source_files = s.files;
+  v.meta.acq.volume_label = s.volume_label;
+  if (f0.echo_time) v.meta.acq.echo_time_ms = f0.echo_time;
+  if (f0.echo_number) v.meta.acq.echo_number = f0.echo_number;
+  v.meta.warnings = s.warnings;
+  bool uniform = true;
+  for (const auto& im : L.images)
+    uniform = uniform && im.slope == f0.slope && im.intercept == f0.intercept;
+  if (uniform && f0.file->bits_allocated <= 16)
+    v.stored = StoredScaling{f0.slope, f0.intercept, f0.file->is_signed, static_cast<int>(f0.file->bits_allocated)};
+  for (std::size_t t = 0; t < L.nt; ++t) {
+    const Image& im = L.images[t * L.nz];
+    if (im.b_value) v.meta.acq.b_values.push_back(*im.b_value);
+  }
+  if (v.meta.acq.b_values.size() != L.nt) v.meta.acq.b_values.clear();
+  if (L.nt > 1 && v.meta.acq.repetition_time_ms) v.time_step_s = *v.meta.acq.repetition_time_ms / 1000.0;
+  return v;
+}
+
+}  // namespace dicom
+}  // namespace mrivol

@@ -1,0 +1,137 @@
+// Image file I/O. NIfTI is written by our own writer (exact header control,
+// integer storage with scl_slope); NRRD and MetaImage through ITK; all
+// formats are read through ITK, which converts NIfTI's RAS to LPS.
+#include "mrivol/io/image.hpp"
+
+#include <itkImage.h>
+#include <itkImageFileReader.h>
+#include <itkImageFileWriter.h>
+#include <itkMetaImageIO.h>
+#include <itkNiftiImageIO.h>
+#include <itkNrrdImageIO.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "mrivol/core/error.hpp"
+#include "mrivol/io/atomic.hpp"
+#include "nifti.hpp"
+
+namespace mrivol {
+namespace io {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& e) {
+  if (s.size() < e.size()) return false;
+  return std::equal(e.rbegin(), e.rend(), s.rbegin(),
+                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+}
+
+using Image4 = itk::Image<float, 4>;
+
+itk::ImageIOBase::Pointer io_for(ImageFormat f) {
+  switch (f) {
+    case ImageFormat::nifti:
+    case ImageFormat::nifti_gz: return itk::NiftiImageIO::New().GetPointer();
+    case ImageFormat::nrrd: return itk::NrrdImageIO::New().GetPointer();
+    case ImageFormat::mha: return itk::MetaImageIO::New().GetPointer();
+  }
+  return nullptr;
+}
+
+template <unsigned D>
+void write_itk(const Volume& v, const std::string& path, ImageFormat f) {
+  using Img = itk::Image<float, D>;
+  auto img = Img::New();
+  typename Img::SizeType size;
+  typename Img::SpacingType sp;
+  typename Img::PointType org;
+  typename Img::DirectionType dir;
+  dir.SetIdentity();
+  for (unsigned i = 0; i < 3; ++i) {
+    size[i] = v.geom.size[i];
+    sp[i] = v.geom.spacing[i];
+    org[i] = v.geom.origin[i];
+    for (unsigned j = 0; j < 3; ++j) dir[i][j] = v.geom.direction[3 * i + j];
+  }
+  if constexpr (D == 4) {
+    size[3] = v.timepoints;
+    sp[3] = v.time_step_s > 0 ? v.time_step_s : 1.0;
+    org[3] = 0;
+  }
+  img->SetRegions(typename Img::RegionType(size));
+  img->SetSpacing(sp);
+  img->SetOrigin(org);
+  img->SetDirection(dir);
+  img->GetPixelContainer()->SetImportPointer(const_cast<float*>(v.data.data()), v.data.size(), false);
+  auto w = itk::ImageFileWriter<Img>::New();
+  w->SetImageIO(io_for(f));
+  w->SetFileName(path);
+  w->SetInput(img);
+  w->Update();
+}
+
+}  // namespace
+
+ImageFormat format_from_path(const std::string& path) {
+  if (ends_with(path, ".nii.gz")) return ImageFormat::nifti_gz;
+  if (ends_with(path, ".nii")) return ImageFormat::nifti;
+  if (ends_with(path, ".nrrd") || ends_with(path, ".nhdr")) return ImageFormat::nrrd;
+  if (ends_with(path, ".mha") || ends_with(path, ".mhd")) return ImageFormat::mha;
+  throw UsageError(path + ": unknown image format (use .nii, .nii.gz, .nrrd or .mha)");
+}
+
+void write_image(const Volume& v, const std::string& path, const WriteOptions& opt) {
+  const ImageFormat f = format_from_path(path);
+  if (f == ImageFormat::nrrd && ends_with(path, ".nhdr"))
+    throw UsageError(path + ": detached NRRD headers are not written; use .nrrd");
+  if (f == ImageFormat::mha && ends_with(path, ".mhd"))
+    throw UsageError(path + ": detached MetaImage headers are not written; use .mha");
+  if (v.data.size() != v.geom.voxels() * v.timepoints)
+    throw Error(ExitCode::internal, path, "volume data size does not match its geometry");
+  AtomicOutput out(path, opt.overwrite);
+  try {
+    if (f == ImageFormat::nifti || f == ImageFormat::nifti_gz) {
+      write_nifti(v, out.temp_path(), f == ImageFormat::nifti_gz, opt);
+    } else if (v.timepoints > 1) {
+      write_itk<4>(v, out.temp_path(), f);
+    } else {
+      write_itk<3>(v, out.temp_path(), f);
+    }
+  } catch (const itk::ExceptionObject& e) {
+    throw OutputError(path, std::string("cannot write image (") + e.GetDescription() + ")");
+  }
+  out.commit();
+}
+
+Volume read_image(const std::string& path) {
+  const ImageFormat f = format_from_path(path);
+  auto r = itk::ImageFileReader<Image4>::New();
+  r->SetImageIO(io_for(f));
+  r->SetFileName(path);
+  try {
+    r->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw InputError(path, std::string("cannot read image (") + e.GetDescription() + ")");
+  }
+  Image4::Pointer img = r->GetOutput();
+  Volume v;
+  const auto size = img->GetLargestPossibleRegion().GetSize();
+  for (unsigned i = 0; i < 3; ++i) {
+    v.geom.size[i] = size[i];
+    v.geom.spacing[i] = img->GetSpacing()[i];
+    v.geom.origin[i] = img->GetOrigin()[i];
+    for (unsigned j = 0; j < 3; ++j) v.geom.direction[3 * i + j] = img->GetDirection()[i][j];
+  }
+  v.timepoints = size[3];
+  v.time_step_s = size[3] > 1 ? img->GetSpacing()[3] : 0.0;
+  const std::size_t n = v.geom.voxels() * v.timepoints;
+  v.data.assign(img->GetBufferPointer(), img->GetBufferPointer() + n);
+  for (float x : v.data)
+    if (!std::isfinite(x)) throw InputError(path, "image contains NaN or infinite values");
+  return v;
+}
+
+}  // namespace io
+}  // namespace mrivol
