@@ -118,7 +118,9 @@ std::unique_ptr<DcmFileFormat> open_file(const std::string& path, bool header_on
     if (st.good()) ff->loadAllDataIntoMemory();
   } else {
     st = ff->loadFile(path.c_str(), EXS_Unknown, EGL_noChange,
-                      header_only ? 4096 : DCM_MaxReadLength, ERM_autoDetect);
+                      // Full loads read every value now, so a file cut short fails here
+                      // instead of yielding zero-filled pixels later.
+                      header_only ? 4096 : 0xFFFFFFFEu, ERM_autoDetect);
   }
   if (st.bad()) {
     kind = FileKind::unreadable;

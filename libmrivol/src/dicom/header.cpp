@@ -9,6 +9,7 @@
 #include <dcmtk/dcmdata/dcxfer.h>
 
 #include <cmath>
+#include <filesystem>
 #include <cstdlib>
 
 #include "internal.hpp"
@@ -268,10 +269,18 @@ void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames,
 }  // namespace
 
 std::vector<Image> read_images(const std::string& path, std::size_t file_order, FileKind& kind,
-                               std::string& why) {
+                               std::string& why, std::string& failed_series_uid) {
   bool gz = false;
   auto ff = open_file(path, /*header_only=*/true, gz, kind, why);
-  if (!ff) return {};
+  if (!ff) {
+    if (kind == FileKind::unreadable && !gz) {
+      // Which series lost this file? Parse up to the pixel data only.
+      DcmFileFormat part;
+      if (part.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData).good())
+        failed_series_uid = str(part.getDataset(), DCM_SeriesInstanceUID);
+    }
+    return {};
+  }
   DcmDataset* ds = ff->getDataset();
   kind = FileKind::dicom;
 
@@ -321,7 +330,28 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   if (fh->bits_stored == 0 || fh->bits_stored > fh->bits_allocated) fh->bits_stored = fh->bits_allocated;
   if (DcmElement* px = nullptr; ds->findAndGetElement(DCM_PixelData, px).good() && px)
     fh->pixel_bytes = px->getLength();
+  // Never trust dimensions before the file is known to hold them: a header
+  // claiming a huge matrix must fail here, before anything is allocated.
+  failed_series_uid = fh->acq.series_uid;  // cleared below when the file is fine
+  if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) {
+    const double need = double(fh->rows) * fh->cols * fh->frames * fh->samples * (fh->bits_allocated / 8);
+    std::error_code ec;
+    const auto size = gz ? 0 : std::filesystem::file_size(path, ec);
+    if (double(fh->pixel_bytes) < need) {
+      kind = FileKind::unreadable;
+      why = "pixel data holds " + std::to_string(fh->pixel_bytes) + " bytes but Rows x Columns x Frames needs " +
+            std::to_string(static_cast<unsigned long long>(need)) + " (corrupt header or truncated file)";
+      return {};
+    }
+    if (!gz && !ec && double(size) < need) {
+      kind = FileKind::unreadable;
+      why = "file is " + std::to_string(size) + " bytes, too short for its " +
+            std::to_string(static_cast<unsigned long long>(need)) + " bytes of pixel data (truncated)";
+      return {};
+    }
+  }
 
+  failed_series_uid.clear();
   Image base;
   base.file = fh;
   base.file_order = file_order;

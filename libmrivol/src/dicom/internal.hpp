@@ -70,8 +70,11 @@ std::unique_ptr<DcmFileFormat> open_file(const std::string& path, bool header_on
                                          FileKind& kind, std::string& why);
 
 /// Header extraction: the images a file contributes (empty + reason if none).
+/// When a file is unreadable but its SeriesInstanceUID is known, it is
+/// returned in failed_series_uid so the series can be marked incomplete.
 std::vector<Image> read_images(const std::string& path, std::size_t file_order,
-                               FileKind& kind, std::string& skip_reason);
+                               FileKind& kind, std::string& skip_reason,
+                               std::string& failed_series_uid);
 
 /// Siemens CSA header: value of a named element (first item), if present.
 std::optional<std::string> csa_value(const unsigned char* data, std::size_t len,

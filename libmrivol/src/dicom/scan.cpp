@@ -72,17 +72,18 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
   struct Out {
     std::vector<Image> images;
     FileKind kind = FileKind::not_dicom;
-    std::string why;
+    std::string why, failed_uid;
   };
   std::vector<Out> outs(files.size());
   std::atomic<std::size_t> done{0};
   parallel_for(files.size(), opt.threads, [&](std::size_t i) {
-    outs[i].images = read_images(files[i], i, outs[i].kind, outs[i].why);
+    outs[i].images = read_images(files[i], i, outs[i].kind, outs[i].why, outs[i].failed_uid);
     const std::size_t d = ++done;
     if (d % 64 == 0 || d == files.size()) rep.progress("scan", static_cast<double>(d) / files.size());
   });
 
   std::vector<Image> images;
+  std::map<std::string, std::pair<std::size_t, std::string>> failed;  // uid -> count, first
   for (std::size_t i = 0; i < files.size(); ++i) {
     Out& o = outs[i];
     if (!o.images.empty()) {
@@ -96,8 +97,18 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
       case FileKind::dicom: ++res.stats.non_image; break;
     }
     res.messages.push_back(files[i] + ": skipped: " + o.why);
+    if (!o.failed_uid.empty()) {
+      auto& f = failed[o.failed_uid];
+      if (f.first++ == 0) f.second = files[i] + ": " + o.why;
+    }
   }
   res.series = assemble(std::move(images), opt, res.stats.duplicates, res.messages);
+  // A series with an unreadable member is incomplete: never load it silently.
+  for (auto& s : res.series) {
+    const auto it = failed.find(s.series_uid);
+    if (it != failed.end() && s.error.empty())
+      s.error = std::to_string(it->second.first) + " file(s) of this series are unreadable (" + it->second.second + ")";
+  }
   for (const auto& m : res.messages) rep.debug(m);
   if (res.series.empty()) {
     std::string detail = std::to_string(res.stats.files) + " files: " +
