@@ -282,6 +282,52 @@ TEST(DicomEdge, RescaleSlopeAndInterceptAreApplied) {
   EXPECT_DOUBLE_EQ(v.stored->slope, 0.5);
 }
 
+class TransferSyntax : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TransferSyntax, DecodesToTheSameValues) {
+  // The same synthetic series re-encoded by DCMTK in each syntax it can
+  // write; the loader must give identical voxels and name the syntax.
+  TempDir src("ts_src_" + std::to_string(std::hash<std::string>{}(GetParam())));
+  TempDir dst("ts_dst_" + std::to_string(std::hash<std::string>{}(GetParam())));
+  auto st = make_stack(4, {0, 0, 0}, kAxial, 2.0, 16, 16);
+  for (auto& s : st)
+    for (auto& p : s.pixels) p = static_cast<std::int16_t>(std::abs(p));  // JPEG-LS lossless: keep it simple
+  write_stack(src.str(), st);
+  for (const auto& e : fs::directory_iterator(src.str()))
+    mrivol_test::transcode(e.path().string(), dst / e.path().filename().string(), GetParam());
+  const auto scan = dicom::scan(dst.str());
+  ASSERT_EQ(scan.series.size(), 1u);
+  EXPECT_NE(scan.series[0].transfer_syntax, GetParam()) << "syntax should be named, not just its UID";
+  expect_position_order(dicom::load(scan.series[0]), 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Encodable, TransferSyntax,
+                         ::testing::Values("1.2.840.10008.1.2",        // implicit VR little endian
+                                           "1.2.840.10008.1.2.2",      // explicit VR big endian
+                                           "1.2.840.10008.1.2.1.99",   // deflated explicit little endian
+                                           "1.2.840.10008.1.2.5",      // RLE lossless
+                                           "1.2.840.10008.1.2.4.70",   // JPEG lossless SV1
+                                           "1.2.840.10008.1.2.4.80"),  // JPEG-LS lossless
+                         [](const auto& i) {
+                           std::string n = i.param;
+                           for (auto& c : n) c = c == '.' ? '_' : c;
+                           return n;
+                         });
+
+TEST(DicomEdge, GzipCompressedFilesAreRead) {
+  TempDir d("gz");
+  write_stack(d.str(), make_stack(3, {0, 0, 0}, kAxial, 2.0));
+  for (int i = 1; i <= 3; ++i) {
+    const std::string f = d / ("im000" + std::to_string(i) + ".dcm");
+    ASSERT_EQ(std::system(("gzip " + f).c_str()), 0);
+  }
+  const auto scan = dicom::scan(d.str());
+  ASSERT_EQ(scan.series.size(), 1u);
+  const Volume v = dicom::load(scan.series[0]);
+  EXPECT_TRUE(v.meta.acq.compressed_file);
+  expect_position_order(v, 3);
+}
+
 TEST(DicomEdge, ThreadCountDoesNotChangeResult) {
   TempDir d("threads");
   write_stack(d.str(), make_stack(9, {0, 0, 0}, kAxial, 1.5, 16, 16));

@@ -3,7 +3,13 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcrleerg.h>
 #include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcxfer.h>
+#include <dcmtk/dcmjpeg/djencode.h>
+#include <dcmtk/dcmjpeg/djrplol.h>
+#include <dcmtk/dcmjpls/djencode.h>
+#include <mutex>
 
 #include <cmath>
 #include <cstdio>
@@ -93,6 +99,24 @@ void write_slice(const std::string& path, const SynthSlice& s) {
                               static_cast<unsigned long>(px.size()));
   const OFCondition st = ff.saveFile(path.c_str(), EXS_LittleEndianExplicit);
   if (st.bad()) throw std::runtime_error("cannot write " + path + ": " + st.text());
+}
+
+void transcode(const std::string& src, const std::string& dst, const std::string& xfer_uid) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    DJEncoderRegistration::registerCodecs();
+    DJLSEncoderRegistration::registerCodecs();
+    DcmRLEEncoderRegistration::registerCodecs();
+  });
+  DcmFileFormat ff;
+  if (ff.loadFile(src.c_str()).bad()) throw std::runtime_error("cannot read " + src);
+  const E_TransferSyntax xfer = DcmXfer(xfer_uid.c_str()).getXfer();
+  DJ_RPLossless lossless;
+  const DcmRepresentationParameter* params = xfer == EXS_JPEGProcess14SV1 ? &lossless : nullptr;
+  OFCondition st = ff.getDataset()->chooseRepresentation(xfer, params);
+  if (st.good() && !ff.getDataset()->canWriteXfer(xfer)) st = EC_CannotChangeRepresentation;
+  if (st.good()) st = ff.saveFile(dst.c_str(), xfer);
+  if (st.bad()) throw std::runtime_error("cannot transcode " + src + " to " + xfer_uid + ": " + st.text());
 }
 
 void write_stack(const std::string& dir, const std::vector<SynthSlice>& st, const std::string& prefix) {

@@ -39,6 +39,9 @@ std::vector<SynthSlice> make_stack(unsigned n, const std::array<double, 3>& orig
 /// Write one slice as an MR Image Storage file (explicit VR little endian).
 void write_slice(const std::string& path, const SynthSlice& s);
 
+/// Re-encode a DICOM file in another transfer syntax (DCMTK encoders).
+void transcode(const std::string& src, const std::string& dst, const std::string& xfer_uid);
+
 /// Write every slice to dir/prefixNNNN.dcm.
 void write_stack(const std::string& dir, const std::vector<SynthSlice>& st,
                  const std::string& prefix = "im");
