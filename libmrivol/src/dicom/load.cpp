@@ -4,11 +4,13 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcxfer.h>
+#include <gdcmTrace.h>
 #include <itkGDCMImageIO.h>
 
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <mutex>
 
 #include "../core/parallel.hpp"
 #include "internal.hpp"
@@ -45,6 +47,12 @@ std::vector<std::int32_t> decode_gdcm(const FileHeader& fh, std::size_t total, c
   if (fh.gz)
     throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
                                   " in a gzip-compressed file (" + dcmtk_error + ")");
+  static std::once_flag quiet;
+  std::call_once(quiet, [] {  // the library never prints: GDCM reports through exceptions here
+    gdcm::Trace::WarningOff();
+    gdcm::Trace::DebugOff();
+    gdcm::Trace::ErrorOff();
+  });
   auto io = itk::GDCMImageIO::New();
   io->SetFileName(fh.path);
   std::vector<std::int32_t> out(total);
