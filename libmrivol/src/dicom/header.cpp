@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <cstdlib>
 
 #include "internal.hpp"
@@ -266,6 +267,23 @@ void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames,
   }
 }
 
+/// Offset of the PixelData value when it is the file's last element, checked
+/// against the element header bytes just before it; 0 when not found.
+std::size_t locate_trailing_pixels(const std::string& path, std::uintmax_t size, std::size_t len, bool explicit_vr) {
+  const std::size_t hdr = explicit_vr ? 12 : 8;
+  if (len == 0 || size < len + hdr) return 0;
+  const std::uintmax_t off = size - len;
+  std::ifstream f(path, std::ios::binary);
+  unsigned char b[12] = {};
+  if (!f.seekg(static_cast<std::streamoff>(off - hdr)) || !f.read(reinterpret_cast<char*>(b), static_cast<std::streamsize>(hdr)))
+    return 0;
+  if (!(b[0] == 0xE0 && b[1] == 0x7F && b[2] == 0x10 && b[3] == 0x00)) return 0;
+  const unsigned char* l = b + (explicit_vr ? 8 : 4);
+  if (explicit_vr && !((b[4] == 'O' && (b[5] == 'W' || b[5] == 'B')) && b[6] == 0 && b[7] == 0)) return 0;
+  const std::size_t stored = std::size_t(l[0]) | (std::size_t(l[1]) << 8) | (std::size_t(l[2]) << 16) | (std::size_t(l[3]) << 24);
+  return stored == len ? static_cast<std::size_t>(off) : 0;
+}
+
 }  // namespace
 
 std::vector<Image> read_images(const std::string& path, std::size_t file_order, FileKind& kind,
@@ -349,6 +367,11 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
             std::to_string(static_cast<unsigned long long>(need)) + " bytes of pixel data (truncated)";
       return {};
     }
+    const E_TransferSyntax xs = ds->getOriginalXfer();
+    const std::uint16_t probe = 1;
+    const bool host_le = *reinterpret_cast<const unsigned char*>(&probe) == 1;
+    if (host_le && !gz && !ec && (xs == EXS_LittleEndianExplicit || xs == EXS_LittleEndianImplicit))
+      fh->pixel_offset = locate_trailing_pixels(path, size, fh->pixel_bytes, xs == EXS_LittleEndianExplicit);
   }
 
   failed_series_uid.clear();

@@ -29,6 +29,9 @@ struct FileHeader {
   bool is_signed = false;
   std::string photometric;
   std::size_t pixel_bytes = 0;  ///< length of the PixelData element (0 if encapsulated/unknown)
+  /// File offset of native little-endian pixel data when it is the last
+  /// element (verified at scan); 0 = decode through DCMTK.
+  std::size_t pixel_offset = 0;
 };
 
 /// One 2D image: a classic file, one frame of a multi-frame file, or one

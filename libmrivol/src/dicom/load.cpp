@@ -8,6 +8,7 @@
 #include <itkGDCMImageIO.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -89,14 +90,29 @@ std::vector<std::int32_t> decode_gdcm(const FileHeader& fh, std::size_t total, c
 }  // namespace
 
 std::vector<std::int32_t> decode_raw(const FileHeader& fh) {
+  const std::size_t total = std::size_t(fh.rows) * fh.cols * fh.frames * fh.samples;
+  const std::size_t bytes = fh.bits_allocated / 8;
+  if (fh.pixel_offset > 0) {
+    // Fast path (native little endian, pixel data last, verified at scan):
+    // read the values directly, as dcm2niix does, without a second parse.
+    std::vector<unsigned char> buf(total * bytes);
+    std::FILE* f = std::fopen(fh.path.c_str(), "rb");
+    const bool ok = f && std::fseek(f, static_cast<long>(fh.pixel_offset), SEEK_SET) == 0 &&
+                    std::fread(buf.data(), 1, buf.size(), f) == buf.size();
+    if (f) std::fclose(f);
+    if (!ok) throw DicomError(fh.path, "cannot read pixel data (file changed or truncated since the scan?)");
+    std::vector<std::int32_t> out(total);
+    if (bytes == 1) convert(buf.data(), total, fh, out.data());
+    else if (bytes == 2) convert(reinterpret_cast<const std::uint16_t*>(buf.data()), total, fh, out.data());
+    else convert(reinterpret_cast<const std::uint32_t*>(buf.data()), total, fh, out.data());
+    return out;
+  }
   bool gz = false;
   FileKind kind;
   std::string why;
   auto ff = open_file(fh.path, /*header_only=*/false, gz, kind, why);
   if (!ff) throw DicomError(fh.path, why);
   DcmDataset* ds = ff->getDataset();
-  const std::size_t total = std::size_t(fh.rows) * fh.cols * fh.frames * fh.samples;
-  const std::size_t bytes = fh.bits_allocated / 8;
   if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) {
     const OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
@@ -149,7 +165,7 @@ Volume load(const SeriesInfo& s, const LoadOptions& opt, Reporter& rep) {
   v.timepoints = L.nt;
   const std::size_t nx = s.geom.size[0], ny = s.geom.size[1];
   const std::size_t plane = nx * ny;
-  v.data.assign(plane * L.nz * L.nt, 0.0f);
+  v.data.resize(plane * L.nz * L.nt);  // not zero-filled: every plane is written below
 
   // Which images each file provides, so every file is decoded once.
   std::map<std::size_t, std::vector<std::size_t>> by_file;

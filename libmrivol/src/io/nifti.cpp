@@ -147,15 +147,17 @@ struct Storage {
 /// Integer storage when the source was integer data and all values fit.
 Storage choose_storage(const Volume& v, const WriteOptions& opt, long& lo, long& hi) {
   Storage s;
-  if (!opt.keep_integer_storage || !v.stored || v.stored->slope == 0.0) return s;
-  lo = std::numeric_limits<long>::max();
-  hi = std::numeric_limits<long>::min();
-  const double m = v.stored->slope, b = v.stored->intercept;
+  if (!opt.keep_integer_storage || !v.stored || v.stored->slope == 0.0 || v.data.empty()) return s;
+  // Range of the stored integers from the float extremes (one vectorisable pass).
+  float fmin = v.data[0], fmax = v.data[0];
   for (float x : v.data) {
-    const double r = std::nearbyint((static_cast<double>(x) - b) / m);
-    lo = std::min(lo, static_cast<long>(r));
-    hi = std::max(hi, static_cast<long>(r));
+    fmin = std::min(fmin, x);
+    fmax = std::max(fmax, x);
   }
+  const double m = v.stored->slope, b = v.stored->intercept;
+  const double r0 = std::nearbyint((fmin - b) / m), r1 = std::nearbyint((fmax - b) / m);
+  lo = static_cast<long>(std::min(r0, r1));
+  hi = static_cast<long>(std::max(r0, r1));
   if (lo >= -32768 && hi <= 32767) s = {4, 16, m, b};
   else if (lo >= 0 && hi <= 65535) s = {512, 16, m, b};
   return s;
@@ -213,10 +215,17 @@ template <class T>
 void write_converted(Sink& sink, const Volume& v, const Storage& s) {
   constexpr std::size_t chunk = 1 << 18;
   std::unique_ptr<T[]> buf(new T[chunk]);
+  const bool identity = s.slope == 1.0 && s.inter == 0.0;
+  const double inv = 1.0 / s.slope;
   for (std::size_t i = 0; i < v.data.size(); i += chunk) {
     const std::size_t n = std::min(chunk, v.data.size() - i);
-    for (std::size_t j = 0; j < n; ++j)
-      buf[j] = static_cast<T>(std::nearbyint((static_cast<double>(v.data[i + j]) - s.inter) / s.slope));
+    const float* src = v.data.data() + i;
+    if (identity) {
+      // Values are exact integers here (they came from integer storage).
+      for (std::size_t j = 0; j < n; ++j) buf[j] = static_cast<T>(std::lrint(src[j]));
+    } else {
+      for (std::size_t j = 0; j < n; ++j) buf[j] = static_cast<T>(std::lrint((src[j] - s.inter) * inv));
+    }
     sink.write(buf.get(), n * sizeof(T));
   }
 }

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "mrivol/core/buffer.hpp"
 #include "mrivol/core/geometry.hpp"
 #include "mrivol/core/metadata.hpp"
 
@@ -22,7 +23,7 @@ struct Volume {
   Geometry geom;
   std::size_t timepoints = 1;  ///< 4th dimension (time, diffusion direction...)
   double time_step_s = 0.0;    ///< spacing of the 4th dimension, seconds (0 = unknown)
-  std::vector<float> data;     ///< x fastest, then y, z, t
+  FloatBuffer data;            ///< x fastest, then y, z, t
   Metadata meta;
   std::optional<StoredScaling> stored;  ///< set when every value is slope*int+intercept
 
