@@ -7,6 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config ccache
   libinsighttoolkit5-dev libgdcm-tools   # ITK 5.2 (+ gdcm tools silence its config warnings)
   libdcmtk-dev                           # DCMTK 3.6.7
+  libopenjp2-7-dev                       # JPEG 2000 (not in open-source DCMTK)
   libboost-program-options-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev zlib1g-dev

@@ -226,7 +226,7 @@ TEST(SharedData, CorpusIsPresent) {
   EXPECT_GE(case_names().size(), 20u);
 }
 
-TEST(SharedData, Jpeg2000FallsBackToGdcm) {
+TEST(SharedData, Jpeg2000IsDecodedWithOpenJpeg) {
   // Open-source DCMTK has no JPEG 2000 codec; the loader must still decode it.
   const auto scan = dicom::scan(mrivol_test::shared_dicom_dir() + "/ts_jpeg2000/dicom");
   EXPECT_NE(scan.series.front().transfer_syntax.find("JPEG 2000"), std::string::npos);

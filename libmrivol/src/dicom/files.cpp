@@ -1,6 +1,7 @@
 // Opening files as DICOM with DCMTK: sniffing, gzip, codec registration.
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcdicent.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
@@ -10,6 +11,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -20,16 +22,45 @@
 namespace mrivol {
 namespace dicom {
 
+namespace {
+
+struct DictRow {
+  Uint16 group, element;
+  const char *vr, *name;
+  int vm_min, vm_max;
+};
+const DictRow kDictionary[] = {
+#include "dicom_dict.inc"
+};
+
+/// DCMTK parses its whole text dictionary (~5000 entries, ~20 ms) on first
+/// use. Unless the user chose a dictionary (DCMDICTPATH) or asked for the
+/// full one (MRIVOL_FULL_DICOM_DICTIONARY=1), start DCMTK with an empty
+/// dictionary and add only the entries the loader reads. Tags outside it are
+/// still parsed (as UN in implicit-VR files) and never interpreted.
+void setup_dictionary() {
+  const bool user_choice = std::getenv("DCMDICTPATH") != nullptr || std::getenv("MRIVOL_FULL_DICOM_DICTIONARY") != nullptr;
+  if (!user_choice) ::setenv("DCMDICTPATH", "/dev/null", 0);
+  DcmDataDictionary& dict = dcmDataDict.wrlock();
+  if (dict.numberOfNormalTagEntries() < 1000) {
+    for (const DictRow& r : kDictionary)
+      dict.addEntry(new DcmDictEntry(r.group, r.element, DcmVR(r.vr), r.name, r.vm_min, r.vm_max, "DICOM",
+                                     OFFalse, nullptr));
+  }
+  dcmDataDict.wrunlock();
+}
+
+}  // namespace
+
 void register_codecs() {
   static std::once_flag once;
   std::call_once(once, [] {
     // The library never prints: silence DCMTK's own logger.
     OFLog::configure(OFLogger::FATAL_LOG_LEVEL);
+    setup_dictionary();
     DJDecoderRegistration::registerCodecs();    // JPEG baseline/extended/lossless
     DJLSDecoderRegistration::registerCodecs();  // JPEG-LS
     DcmRLEDecoderRegistration::registerCodecs();
-    if (!dcmDataDict.isDictionaryLoaded())
-      throw Error(ExitCode::internal, "", "DCMTK data dictionary not loaded (set DCMDICTPATH)");
   });
 }
 

@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "mrivol/core/buffer.hpp"
 #include "mrivol/core/geometry.hpp"
 #include "mrivol/core/metadata.hpp"
 #include "mrivol/dicom/series.hpp"
 
 class DcmFileFormat;
 class DcmItem;
+class DcmDataset;
 
 namespace mrivol {
 namespace dicom {
@@ -89,7 +91,10 @@ std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& o
 
 /// Decode all frames of a file to raw stored integers (no rescale), sign
 /// extended and masked to BitsStored: frames * rows * cols values.
-std::vector<std::int32_t> decode_raw(const FileHeader& fh);
+std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_raw(const FileHeader& fh);
+
+/// JPEG 2000 (which open-source DCMTK cannot decode) through OpenJPEG.
+std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_jpeg2000(const FileHeader& fh, DcmDataset* ds);
 
 }  // namespace dicom
 }  // namespace mrivol

@@ -4,8 +4,6 @@
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcxfer.h>
-#include <gdcmTrace.h>
-#include <itkGDCMImageIO.h>
 
 #include <cmath>
 #include <cstdio>
@@ -43,65 +41,21 @@ void convert(const T* src, std::size_t n, const FileHeader& fh, std::int32_t* ds
   }
 }
 
-std::vector<std::int32_t> decode_gdcm(const FileHeader& fh, std::size_t total, const std::string& dcmtk_error) {
-  // Fallback for syntaxes open-source DCMTK cannot decode (JPEG 2000).
-  if (fh.gz)
-    throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
-                                  " in a gzip-compressed file (" + dcmtk_error + ")");
-  static std::once_flag quiet;
-  std::call_once(quiet, [] {  // the library never prints: GDCM reports through exceptions here
-    gdcm::Trace::WarningOff();
-    gdcm::Trace::DebugOff();
-    gdcm::Trace::ErrorOff();
-  });
-  auto io = itk::GDCMImageIO::New();
-  io->SetFileName(fh.path);
-  std::vector<std::int32_t> out(total);
-  try {
-    io->ReadImageInformation();
-    if (static_cast<std::size_t>(io->GetImageSizeInPixels() * io->GetNumberOfComponents()) != total)
-      throw DicomError(fh.path, "GDCM fallback decoded an unexpected number of pixels");
-    std::vector<char> buf(io->GetImageSizeInBytes());
-    io->Read(buf.data());
-    const double m = io->GetRescaleSlope(), b = io->GetRescaleIntercept();
-    auto put = [&](auto* p) {
-      for (std::size_t i = 0; i < total; ++i)
-        out[i] = static_cast<std::int32_t>(std::lround((static_cast<double>(p[i]) - b) / m));
-    };
-    using CT = itk::IOComponentEnum;
-    switch (io->GetComponentType()) {
-      case CT::UCHAR: put(reinterpret_cast<unsigned char*>(buf.data())); break;
-      case CT::CHAR: put(reinterpret_cast<signed char*>(buf.data())); break;
-      case CT::USHORT: put(reinterpret_cast<unsigned short*>(buf.data())); break;
-      case CT::SHORT: put(reinterpret_cast<short*>(buf.data())); break;
-      case CT::UINT: put(reinterpret_cast<unsigned int*>(buf.data())); break;
-      case CT::INT: put(reinterpret_cast<int*>(buf.data())); break;
-      case CT::FLOAT: put(reinterpret_cast<float*>(buf.data())); break;
-      case CT::DOUBLE: put(reinterpret_cast<double*>(buf.data())); break;
-      default: throw DicomError(fh.path, "GDCM fallback: unsupported pixel type");
-    }
-  } catch (const itk::ExceptionObject& e) {
-    throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
-                                  " (DCMTK: " + dcmtk_error + "; GDCM: " + e.GetDescription() + ")");
-  }
-  return out;
-}
-
 }  // namespace
 
-std::vector<std::int32_t> decode_raw(const FileHeader& fh) {
+std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_raw(const FileHeader& fh) {
   const std::size_t total = std::size_t(fh.rows) * fh.cols * fh.frames * fh.samples;
   const std::size_t bytes = fh.bits_allocated / 8;
   if (fh.pixel_offset > 0) {
     // Fast path (native little endian, pixel data last, verified at scan):
     // read the values directly, as dcm2niix does, without a second parse.
-    std::vector<unsigned char> buf(total * bytes);
+    std::vector<unsigned char, VoxelAllocator<unsigned char>> buf(total * bytes);
     std::FILE* f = std::fopen(fh.path.c_str(), "rb");
     const bool ok = f && std::fseek(f, static_cast<long>(fh.pixel_offset), SEEK_SET) == 0 &&
                     std::fread(buf.data(), 1, buf.size(), f) == buf.size();
     if (f) std::fclose(f);
     if (!ok) throw DicomError(fh.path, "cannot read pixel data (file changed or truncated since the scan?)");
-    std::vector<std::int32_t> out(total);
+    std::vector<std::int32_t, VoxelAllocator<std::int32_t>> out(total);
     if (bytes == 1) convert(buf.data(), total, fh, out.data());
     else if (bytes == 2) convert(reinterpret_cast<const std::uint16_t*>(buf.data()), total, fh, out.data());
     else convert(reinterpret_cast<const std::uint32_t*>(buf.data()), total, fh, out.data());
@@ -115,8 +69,13 @@ std::vector<std::int32_t> decode_raw(const FileHeader& fh) {
   DcmDataset* ds = ff->getDataset();
   if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) {
     const OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
-    if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit))
-      return decode_gdcm(fh, total, c.bad() ? c.text() : "no decoder");
+    if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
+      const E_TransferSyntax x = ds->getOriginalXfer();
+      if (x == EXS_JPEG2000LosslessOnly || x == EXS_JPEG2000)
+        return decode_jpeg2000(fh, ds);
+      throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
+                                    " (" + (c.bad() ? c.text() : "no decoder") + ")");
+    }
   }
   DcmElement* px = nullptr;
   if (ds->findAndGetElement(DCM_PixelData, px).bad() || px == nullptr)
@@ -125,7 +84,7 @@ std::vector<std::int32_t> decode_raw(const FileHeader& fh) {
   if (have < total * bytes)
     throw DicomError(fh.path, "pixel data is " + std::to_string(have) + " bytes, " +
                                   std::to_string(total * bytes) + " expected (truncated file?)");
-  std::vector<std::int32_t> out(total);
+  std::vector<std::int32_t, VoxelAllocator<std::int32_t>> out(total);
   Uint8* p8 = nullptr;
   Uint16* p16 = nullptr;
   OFCondition st;
@@ -176,7 +135,7 @@ Volume load(const SeriesInfo& s, const LoadOptions& opt, Reporter& rep) {
   std::atomic<std::size_t> done{0};
   parallel_for(jobs.size(), opt.threads, [&](std::size_t j) {
     const FileHeader& fh = *L.images[jobs[j].front()].file;
-    const std::vector<std::int32_t> raw = decode_raw(fh);
+    const auto raw = decode_raw(fh);
     const std::size_t frame_px = std::size_t(fh.rows) * fh.cols;
     for (std::size_t idx : jobs[j]) {
       const Image& im = L.images[idx];

@@ -150,9 +150,9 @@ Storage choose_storage(const Volume& v, const WriteOptions& opt, long& lo, long&
   if (!opt.keep_integer_storage || !v.stored || v.stored->slope == 0.0 || v.data.empty()) return s;
   // Range of the stored integers from the float extremes (one vectorisable pass).
   float fmin = v.data[0], fmax = v.data[0];
-  for (float x : v.data) {
-    fmin = std::min(fmin, x);
-    fmax = std::max(fmax, x);
+  for (float x : v.data) {  // written so the compiler vectorises it
+    fmin = x < fmin ? x : fmin;
+    fmax = x > fmax ? x : fmax;
   }
   const double m = v.stored->slope, b = v.stored->intercept;
   const double r0 = std::nearbyint((fmin - b) / m), r1 = std::nearbyint((fmax - b) / m);
@@ -222,9 +222,12 @@ void write_converted(Sink& sink, const Volume& v, const Storage& s) {
     const float* src = v.data.data() + i;
     if (identity) {
       // Values are exact integers here (they came from integer storage).
-      for (std::size_t j = 0; j < n; ++j) buf[j] = static_cast<T>(std::lrint(src[j]));
+      for (std::size_t j = 0; j < n; ++j) buf[j] = static_cast<T>(src[j]);
     } else {
-      for (std::size_t j = 0; j < n; ++j) buf[j] = static_cast<T>(std::lrint((src[j] - s.inter) * inv));
+      for (std::size_t j = 0; j < n; ++j) {
+        const double r = (src[j] - s.inter) * inv;
+        buf[j] = static_cast<T>(r >= 0 ? r + 0.5 : r - 0.5);
+      }
     }
     sink.write(buf.get(), n * sizeof(T));
   }
