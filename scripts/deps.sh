@@ -12,6 +12,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   nlohmann-json3-dev zlib1g-dev
   dcm2niix time                          # benchmark peer and timer
+  clang-format                           # format check in the test suite
 )
 
 missing=()

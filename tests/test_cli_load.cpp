@@ -12,7 +12,6 @@
 #include "synth_dicom.hpp"
 #include "test_support.hpp"
 
-
 using mrivol_test::TempDir;
 namespace fs = std::filesystem;
 
@@ -43,7 +42,9 @@ Result run(const std::string& args, const TempDir& d) {
   return r;
 }
 
-std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+std::size_t lines(const std::string& s) {
+  return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n'));
+}
 
 void make_two_series(const std::string& dir) {
   auto a = mrivol_test::make_stack(3, {0, 0, 0}, {1, 0, 0, 0, 1, 0}, 2.0);

@@ -83,7 +83,8 @@ TEST(DicomEdge, MissingSliceIsAnError) {
   write_stack(d.str(), st);
   const auto scan = dicom::scan(d.str());
   ASSERT_EQ(scan.series.size(), 1u);
-  EXPECT_NE(scan.series[0].error.find("non-uniform slice spacing"), std::string::npos) << scan.series[0].error;
+  EXPECT_NE(scan.series[0].error.find("non-uniform slice spacing"), std::string::npos)
+      << scan.series[0].error;
   EXPECT_EQ(load_error(scan.series[0]), ExitCode::dicom);
 }
 
@@ -158,8 +159,15 @@ TEST(DicomEdge, EchoesAreSplit) {
   TempDir d("echoes");
   auto e1 = make_stack(3, {0, 0, 0}, kAxial, 2.0);
   auto e2 = make_stack(3, {0, 0, 0}, kAxial, 2.0);
-  for (auto& s : e1) { s.echo_number = 1; s.echo_time = 10; }
-  for (auto& s : e2) { s.echo_number = 2; s.echo_time = 20; s.sop_uid += ".2"; }
+  for (auto& s : e1) {
+    s.echo_number = 1;
+    s.echo_time = 10;
+  }
+  for (auto& s : e2) {
+    s.echo_number = 2;
+    s.echo_time = 20;
+    s.sop_uid += ".2";
+  }
   e1.insert(e1.end(), e2.begin(), e2.end());
   write_stack(d.str(), e1);
   const auto scan = dicom::scan(d.str());
@@ -221,8 +229,9 @@ TEST(DicomEdge, NonDicomZeroByteAndTruncatedFilesAreSkipped) {
   EXPECT_EQ(scan.stats.unreadable, 1u);
   ASSERT_EQ(scan.series.size(), 1u);
   expect_position_order(dicom::load(scan.series[0]), 3);
-  const bool named = std::any_of(scan.messages.begin(), scan.messages.end(),
-                                 [](const std::string& m) { return m.find("truncated.dcm") != std::string::npos; });
+  const bool named = std::any_of(scan.messages.begin(), scan.messages.end(), [](const std::string& m) {
+    return m.find("truncated.dcm") != std::string::npos;
+  });
   EXPECT_TRUE(named);
 }
 
@@ -234,8 +243,10 @@ TEST(DicomEdge, TruncatedPixelDataFailsWithFileName) {
   try {
     const auto scan = dicom::scan(d.str());
     // Either the scan skips it (then a slice is missing) or loading names it.
-    if (scan.series.at(0).error.empty()) dicom::load(scan.series[0]);
-    else throw DicomError(victim, scan.series[0].error);
+    if (scan.series.at(0).error.empty())
+      dicom::load(scan.series[0]);
+    else
+      throw DicomError(victim, scan.series[0].error);
     FAIL() << "truncated file went unnoticed";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ExitCode::dicom);
@@ -274,7 +285,10 @@ TEST(DicomEdge, EmptyFolderAndMissingPath) {
 TEST(DicomEdge, RescaleSlopeAndInterceptAreApplied) {
   TempDir d("rescale");
   auto st = make_stack(2, {0, 0, 0}, kAxial, 2.0);
-  for (auto& s : st) { s.slope = 0.5; s.intercept = -3; }
+  for (auto& s : st) {
+    s.slope = 0.5;
+    s.intercept = -3;
+  }
   write_stack(d.str(), st);
   const Volume v = dicom::load(dicom::scan(d.str()).series.at(0));
   EXPECT_FLOAT_EQ(v.at(3, 4, 1), pattern(1, 4, 3) * 0.5f - 3.0f);

@@ -57,7 +57,8 @@ TEST(Sha256, KnownVectors) {
   EXPECT_EQ(sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   const std::string m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-  EXPECT_EQ(sha256_hex(m.data(), m.size()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(sha256_hex(m.data(), m.size()),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
 class ImageRoundTrip : public ::testing::TestWithParam<std::string> {};
@@ -79,7 +80,9 @@ TEST_P(ImageRoundTrip, GeometryAndValuesSurvive) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ImageRoundTrip, ::testing::Values(".nii", ".nii.gz", ".nrrd", ".mha"),
-                         [](const auto& i) { return i.param.substr(1) == "nii.gz" ? std::string("nii_gz") : i.param.substr(1); });
+                         [](const auto& i) {
+                           return i.param.substr(1) == "nii.gz" ? std::string("nii_gz") : i.param.substr(1);
+                         });
 
 TEST(ImageIo, FourDimensionalNifti) {
   mrivol_test::TempDir tmp("fourd");

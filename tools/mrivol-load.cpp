@@ -28,8 +28,7 @@ const cli::ToolSpec spec{
     "-o writes the image (.nii, .nii.gz, .nrrd or .mha by extension) and a JSON sidecar\n"
     "beside it (OUT with .json). Patient name, ID, birth date, accession number, institution\n"
     "and physicians are never written unless --include-identifiers is given.",
-    {"mrivol-load /data/sub-01 --list",
-     "mrivol-load /data/sub-01 -o t2_sag.nii.gz --series 5",
+    {"mrivol-load /data/sub-01 --list", "mrivol-load /data/sub-01 -o t2_sag.nii.gz --series 5",
      "mrivol-load /data/sub-01 -o echo2.nii --series 1301.2"}};
 
 std::string fmt(double v) {
@@ -39,14 +38,15 @@ std::string fmt(double v) {
 }
 
 void print_list(const dicom::ScanResult& scan) {
-  std::cout << "#\tlabel\tseries_uid\tdescription\timage\tslices\tvolumes\tmatrix\tspacing_mm\torientation\ttransfer_syntax\tstatus\n";
+  std::cout << "#\tlabel\tseries_uid\tdescription\timage\tslices\tvolumes\tmatrix\tspacing_"
+               "mm\torientation\ttransfer_syntax\tstatus\n";
   for (std::size_t i = 0; i < scan.series.size(); ++i) {
     const auto& s = scan.series[i];
     const auto& g = s.geom;
     std::cout << i + 1 << '\t' << s.label << '\t' << s.series_uid << '\t' << s.description << '\t'
-              << (s.volume_label.empty() ? "-" : s.volume_label) << '\t' << g.size[2] << '\t'
-              << s.timepoints << '\t' << g.size[0] << 'x' << g.size[1] << '\t' << fmt(g.spacing[0])
-              << 'x' << fmt(g.spacing[1]) << 'x' << fmt(g.spacing[2]) << '\t'
+              << (s.volume_label.empty() ? "-" : s.volume_label) << '\t' << g.size[2] << '\t' << s.timepoints
+              << '\t' << g.size[0] << 'x' << g.size[1] << '\t' << fmt(g.spacing[0]) << 'x'
+              << fmt(g.spacing[1]) << 'x' << fmt(g.spacing[2]) << '\t'
               << (s.orientation.empty() ? "-" : s.orientation) << '\t' << s.transfer_syntax << '\t'
               << (s.error.empty() ? "ok" : "error: " + s.error) << '\n';
   }
@@ -64,17 +64,17 @@ std::string short_list(const dicom::ScanResult& scan) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return cli::run_tool(argc, argv, spec,
+  return cli::run_tool(
+      argc, argv, spec,
       [](cli::Definition& d) {
-        d.options.add_options()
-            ("input", cli::po::value<std::string>(), "DICOM folder or file")
-            ("list,l", cli::po::bool_switch(), "list the image sets and exit")
-            ("output,o", cli::po::value<std::string>(), "output image (.nii, .nii.gz, .nrrd, .mha)")
-            ("series,s", cli::po::value<std::string>(),
-             "which image set: label (5, 1301.2), SeriesInstanceUID, or list position (#3)")
-            ("float", cli::po::bool_switch(), "store float32 instead of integers + scl_slope")
-            ("include-identifiers", cli::po::bool_switch(),
-             "also write patient name/ID/birth date/accession/institution/physicians to the sidecar");
+        d.options.add_options()("input", cli::po::value<std::string>(), "DICOM folder or file")(
+            "list,l", cli::po::bool_switch(), "list the image sets and exit")(
+            "output,o", cli::po::value<std::string>(), "output image (.nii, .nii.gz, .nrrd, .mha)")(
+            "series,s", cli::po::value<std::string>(),
+            "which image set: label (5, 1301.2), SeriesInstanceUID, or list position (#3)")(
+            "float", cli::po::bool_switch(), "store float32 instead of integers + scl_slope")(
+            "include-identifiers", cli::po::bool_switch(),
+            "also write patient name/ID/birth date/accession/institution/physicians to the sidecar");
         d.positional.add("input", 1);
         d.required_positional = {"input"};
       },
@@ -93,10 +93,10 @@ int main(int argc, char** argv) {
         so.threads = c.threads;
         const dicom::ScanResult scan = dicom::scan(in, so, rep);
         const auto& st = scan.stats;
-        rep.info("found " + std::to_string(scan.series.size()) + " image set(s) in " + std::to_string(st.files) +
-                 " files (" + std::to_string(st.non_dicom) + " not DICOM, " + std::to_string(st.non_image) +
-                 " non-image DICOM, " + std::to_string(st.unreadable) + " unreadable, " +
-                 std::to_string(st.duplicates) + " duplicates skipped)");
+        rep.info("found " + std::to_string(scan.series.size()) + " image set(s) in " +
+                 std::to_string(st.files) + " files (" + std::to_string(st.non_dicom) + " not DICOM, " +
+                 std::to_string(st.non_image) + " non-image DICOM, " + std::to_string(st.unreadable) +
+                 " unreadable, " + std::to_string(st.duplicates) + " duplicates skipped)");
         for (const auto& s : scan.series)
           for (const auto& w : s.warnings) rep.debug("series " + s.label + ": " + w);
         if (list) {
@@ -124,8 +124,8 @@ int main(int argc, char** argv) {
         const std::string json = io::bids_sidecar(v, sc);
         io::write_image(v, out, wo);
         io::write_text_file(io::sidecar_path(out), json, c.force);
-        rep.info("wrote " + out + " (" + std::to_string(v.geom.size[0]) + "x" + std::to_string(v.geom.size[1]) +
-                 "x" + std::to_string(v.geom.size[2]) +
+        rep.info("wrote " + out + " (" + std::to_string(v.geom.size[0]) + "x" +
+                 std::to_string(v.geom.size[1]) + "x" + std::to_string(v.geom.size[2]) +
                  (v.timepoints > 1 ? "x" + std::to_string(v.timepoints) : std::string()) + ")");
       });
 }

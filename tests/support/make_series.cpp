@@ -17,10 +17,11 @@ int main(int argc, char** argv) {
   const int number = argc > 6 ? std::atoi(argv[6]) : 1;
   const std::string desc = argc > 7 ? argv[7] : (sag ? "t2_tse_sag" : "t2_tse_tra");
   // Sagittal: rows run S->I, columns A->P; slices step right to left.
-  const std::array<double, 6> iop = sag ? std::array<double, 6>{0, 1, 0, 0, 0, -1}
-                                        : std::array<double, 6>{1, 0, 0, 0, 1, 0};
-  auto st = mrivol_test::make_stack(n, sag ? std::array<double, 3>{-20, -60, 40} : std::array<double, 3>{-60, -60, -20},
-                                    iop, sag ? 3.5 : 4.0, rows, cols);
+  const std::array<double, 6> iop =
+      sag ? std::array<double, 6>{0, 1, 0, 0, 0, -1} : std::array<double, 6>{1, 0, 0, 0, 1, 0};
+  auto st = mrivol_test::make_stack(
+      n, sag ? std::array<double, 3>{-20, -60, 40} : std::array<double, 3>{-60, -60, -20}, iop,
+      sag ? 3.5 : 4.0, rows, cols);
   for (auto& s : st) {
     s.row_spacing = s.col_spacing = sag ? 0.7 : 0.5;
     s.series_number = number;

@@ -33,8 +33,8 @@ std::int16_t pattern(unsigned k, unsigned row, unsigned col);
 
 /// A stack of n parallel slices along the normal of iop.
 std::vector<SynthSlice> make_stack(unsigned n, const std::array<double, 3>& origin,
-                                   const std::array<double, 6>& iop, double slice_gap,
-                                   unsigned rows = 8, unsigned cols = 8);
+                                   const std::array<double, 6>& iop, double slice_gap, unsigned rows = 8,
+                                   unsigned cols = 8);
 
 /// Write one slice as an MR Image Storage file (explicit VR little endian).
 void write_slice(const std::string& path, const SynthSlice& s);
@@ -43,7 +43,6 @@ void write_slice(const std::string& path, const SynthSlice& s);
 void transcode(const std::string& src, const std::string& dst, const std::string& xfer_uid);
 
 /// Write every slice to dir/prefixNNNN.dcm.
-void write_stack(const std::string& dir, const std::vector<SynthSlice>& st,
-                 const std::string& prefix = "im");
+void write_stack(const std::string& dir, const std::vector<SynthSlice>& st, const std::string& prefix = "im");
 
 }  // namespace mrivol_test

@@ -91,14 +91,13 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
   Definition def;
   Common common;
   po::options_description std_opts("Standard options");
-  std_opts.add_options()
-      ("help,h", "print this help and exit")
-      ("version", "print version and dependency versions and exit")
-      ("threads", po::value<unsigned>(&common.threads)->default_value(0),
-       "worker threads (0 = all cores); results do not depend on it")
-      ("quiet,q", po::bool_switch(&common.quiet), "print warnings and errors only")
-      ("verbose,v", po::bool_switch(&common.verbose), "print details (skipped files, decisions)")
-      ("force,f", po::bool_switch(&common.force), "overwrite existing outputs");
+  std_opts.add_options()("help,h", "print this help and exit")(
+      "version", "print version and dependency versions and exit")(
+      "threads", po::value<unsigned>(&common.threads)->default_value(0),
+      "worker threads (0 = all cores); results do not depend on it")(
+      "quiet,q", po::bool_switch(&common.quiet), "print warnings and errors only")(
+      "verbose,v", po::bool_switch(&common.verbose), "print details (skipped files, decisions)")(
+      "force,f", po::bool_switch(&common.force), "overwrite existing outputs");
   try {
     define(def);
     po::options_description all;

@@ -26,12 +26,11 @@ Vec3 Geometry::point_to_index(const Vec3& p) const {
   const auto& d = direction;
   const double det = d[0] * (d[4] * d[8] - d[5] * d[7]) - d[1] * (d[3] * d[8] - d[5] * d[6]) +
                      d[2] * (d[3] * d[7] - d[4] * d[6]);
-  const double inv[9] = {
-      (d[4] * d[8] - d[5] * d[7]) / det, (d[2] * d[7] - d[1] * d[8]) / det,
-      (d[1] * d[5] - d[2] * d[4]) / det, (d[5] * d[6] - d[3] * d[8]) / det,
-      (d[0] * d[8] - d[2] * d[6]) / det, (d[2] * d[3] - d[0] * d[5]) / det,
-      (d[3] * d[7] - d[4] * d[6]) / det, (d[1] * d[6] - d[0] * d[7]) / det,
-      (d[0] * d[4] - d[1] * d[3]) / det};
+  const double inv[9] = {(d[4] * d[8] - d[5] * d[7]) / det, (d[2] * d[7] - d[1] * d[8]) / det,
+                         (d[1] * d[5] - d[2] * d[4]) / det, (d[5] * d[6] - d[3] * d[8]) / det,
+                         (d[0] * d[8] - d[2] * d[6]) / det, (d[2] * d[3] - d[0] * d[5]) / det,
+                         (d[3] * d[7] - d[4] * d[6]) / det, (d[1] * d[6] - d[0] * d[7]) / det,
+                         (d[0] * d[4] - d[1] * d[3]) / det};
   const Vec3 q{p[0] - origin[0], p[1] - origin[1], p[2] - origin[2]};
   Vec3 idx{};
   for (int r = 0; r < 3; ++r)

@@ -18,9 +18,8 @@ std::string dependency_versions() {
   std::string s;
   s += std::string("ITK ") + itk::Version::GetITKVersion() + "\n";
   s += std::string("DCMTK ") + OFFIS_DCMTK_VERSION_STRING + "\n";
-  s += "Boost " + std::to_string(BOOST_VERSION / 100000) + "." +
-       std::to_string(BOOST_VERSION / 100 % 1000) + "." + std::to_string(BOOST_VERSION % 100) +
-       "\n";
+  s += "Boost " + std::to_string(BOOST_VERSION / 100000) + "." + std::to_string(BOOST_VERSION / 100 % 1000) +
+       "." + std::to_string(BOOST_VERSION % 100) + "\n";
   s += std::string("zlib ") + zlibVersion() + "\n";
   return s;
 }

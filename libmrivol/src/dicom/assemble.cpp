@@ -30,13 +30,11 @@ bool has_geometry(const Image& im) {
 /// Key of images that may share one volume (before acquisition splitting).
 std::string split_key(const Image& im) {
   std::ostringstream k;
-  k << im.series_uid << '|' << im.rows << 'x' << im.cols << '|' << q(im.dx, 1e-4) << ','
-    << q(im.dy, 1e-4);
+  k << im.series_uid << '|' << im.rows << 'x' << im.cols << '|' << q(im.dx, 1e-4) << ',' << q(im.dy, 1e-4);
   for (double v : im.row_dir) k << ',' << q(v, 1e-4);
   for (double v : im.col_dir) k << ',' << q(v, 1e-4);
-  k << '|' << (im.echo_number ? *im.echo_number : -1) << '|'
-    << (im.echo_time ? q(*im.echo_time, 1e-2) : -1) << '|' << im.component << '|'
-    << (im.tile >= 0 ? "mosaic" : "");
+  k << '|' << (im.echo_number ? *im.echo_number : -1) << '|' << (im.echo_time ? q(*im.echo_time, 1e-2) : -1)
+    << '|' << im.component << '|' << (im.tile >= 0 ? "mosaic" : "");
   return k.str();
 }
 
@@ -51,8 +49,8 @@ Vec3 slice_normal(const Image& im) {
 /// Order of images at the same slice position (volumes of a 4D series).
 auto time_key(const Image& im) {
   return std::make_tuple(im.temporal_index.value_or(INT_MIN), im.acq_time_s.value_or(-1e300),
-                         im.acquisition_number.value_or(INT_MIN),
-                         im.instance_number.value_or(INT_MIN), im.file_order, im.frame, im.tile);
+                         im.acquisition_number.value_or(INT_MIN), im.instance_number.value_or(INT_MIN),
+                         im.file_order, im.frame, im.tile);
 }
 
 std::string orientation_code(const Vec3& n) {
@@ -78,16 +76,19 @@ SeriesInfo build(std::vector<Image> ims, const ScanOptions& opt) {
   s.images = ims.size();
   auto list = std::make_shared<ImageList>();
 
-  const auto n_missing = std::count_if(ims.begin(), ims.end(), [](const Image& i) { return !has_geometry(i); });
+  const auto n_missing =
+      std::count_if(ims.begin(), ims.end(), [](const Image& i) { return !has_geometry(i); });
   const double rl = norm(f0.row_dir), cl = norm(f0.col_dir);
   if (n_missing > 0) {
-    s.error = std::to_string(n_missing) + " of " + std::to_string(ims.size()) +
-              " images lack ImagePositionPatient/ImageOrientationPatient/PixelSpacing (e.g. " +
-              std::find_if(ims.begin(), ims.end(), [](const Image& i) { return !has_geometry(i); })->file->path +
-              "): slices cannot be placed in space";
+    s.error =
+        std::to_string(n_missing) + " of " + std::to_string(ims.size()) +
+        " images lack ImagePositionPatient/ImageOrientationPatient/PixelSpacing (e.g. " +
+        std::find_if(ims.begin(), ims.end(), [](const Image& i) { return !has_geometry(i); })->file->path +
+        "): slices cannot be placed in space";
   } else if (std::fabs(rl - 1) > 0.01 || std::fabs(cl - 1) > 0.01 ||
              std::fabs(dot(f0.row_dir, f0.col_dir)) > 0.01) {
-    s.error = "degenerate ImageOrientationPatient (row/column cosines not unit length and orthogonal) in " + f0.file->path;
+    s.error = "degenerate ImageOrientationPatient (row/column cosines not unit length and orthogonal) in " +
+              f0.file->path;
   } else if (!(f0.dx > 0) || !(f0.dy > 0)) {
     s.error = "zero or negative PixelSpacing in " + f0.file->path;
   }
@@ -103,9 +104,8 @@ SeriesInfo build(std::vector<Image> ims, const ScanOptions& opt) {
   const Vec3 r{f0.row_dir[0] / rl, f0.row_dir[1] / rl, f0.row_dir[2] / rl};
   const Vec3 c{f0.col_dir[0] / cl, f0.col_dir[1] / cl, f0.col_dir[2] / cl};
   const Vec3 n = slice_normal(f0);
-  std::stable_sort(ims.begin(), ims.end(), [&](const Image& a, const Image& b) {
-    return dot(a.ipp, n) < dot(b.ipp, n);
-  });
+  std::stable_sort(ims.begin(), ims.end(),
+                   [&](const Image& a, const Image& b) { return dot(a.ipp, n) < dot(b.ipp, n); });
   // Cluster positions (same projection within 0.01 mm).
   std::vector<std::size_t> starts{0};
   for (std::size_t i = 1; i < ims.size(); ++i)
@@ -117,8 +117,8 @@ SeriesInfo build(std::vector<Image> ims, const ScanOptions& opt) {
     const std::size_t cnt = starts[k + 1] - starts[k];
     if (cnt != nt) {
       s.error = "uneven number of images per slice position (" + std::to_string(nt) + " at the first, " +
-                std::to_string(cnt) + " at position " + fmt(dot(ims[starts[k]].ipp, n)) +
-                " mm, e.g. " + ims[starts[k]].file->path + "): duplicate or missing images";
+                std::to_string(cnt) + " at position " + fmt(dot(ims[starts[k]].ipp, n)) + " mm, e.g. " +
+                ims[starts[k]].file->path + "): duplicate or missing images";
       break;
     }
   }
@@ -189,8 +189,8 @@ std::string component_label(const Image& im, const std::map<double, int>& echo_r
 
 }  // namespace
 
-std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& opt,
-                                 std::size_t& duplicates, std::vector<std::string>& messages) {
+std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& opt, std::size_t& duplicates,
+                                 std::vector<std::string>& messages) {
   // 1. Exact duplicates (same SOP instance and frame, e.g. a copied file).
   std::map<std::string, std::string> seen;
   std::vector<Image> unique;
@@ -202,7 +202,8 @@ std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& o
       if (!fresh) {
         if (im.tile <= 0 && im.frame == 0) {
           ++duplicates;
-          messages.push_back(im.file->path + ": duplicate of " + it->second + " (same SOPInstanceUID), ignored");
+          messages.push_back(im.file->path + ": duplicate of " + it->second +
+                             " (same SOPInstanceUID), ignored");
         }
         continue;
       }

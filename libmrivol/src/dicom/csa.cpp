@@ -26,8 +26,8 @@ struct Reader {
 
 }  // namespace
 
-std::optional<std::string> csa_value(const unsigned char* data, std::size_t len,
-                                     const std::string& name, unsigned item) {
+std::optional<std::string> csa_value(const unsigned char* data, std::size_t len, const std::string& name,
+                                     unsigned item) {
   if (data == nullptr || len < 16) return std::nullopt;
   Reader r{data, len};
   const bool csa2 = std::memcmp(data, "SV10", 4) == 0;
@@ -42,9 +42,9 @@ std::optional<std::string> csa_value(const unsigned char* data, std::size_t len,
     std::memcpy(tag_name, data + r.pos, 64);
     tag_name[64] = '\0';
     r.pos += 64;
-    r.u32();  // vm
+    r.u32();     // vm
     r.pos += 4;  // vr
-    r.u32();  // syngodt
+    r.u32();     // syngodt
     const std::uint32_t nitems = r.u32();
     r.u32();  // 77 or 205
     if (nitems > 10000) return std::nullopt;

@@ -1,7 +1,7 @@
 // Opening files as DICOM with DCMTK: sniffing, gzip, codec registration.
 #include <dcmtk/config/osconfig.h>
-#include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcdicent.h>
+#include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
@@ -39,7 +39,8 @@ const DictRow kDictionary[] = {
 /// dictionary and add only the entries the loader reads. Tags outside it are
 /// still parsed (as UN in implicit-VR files) and never interpreted.
 void setup_dictionary() {
-  const bool user_choice = std::getenv("DCMDICTPATH") != nullptr || std::getenv("MRIVOL_FULL_DICOM_DICTIONARY") != nullptr;
+  const bool user_choice =
+      std::getenv("DCMDICTPATH") != nullptr || std::getenv("MRIVOL_FULL_DICOM_DICTIONARY") != nullptr;
   if (!user_choice) ::setenv("DCMDICTPATH", "/dev/null", 0);
   DcmDataDictionary& dict = dcmDataDict.wrlock();
   if (dict.numberOfNormalTagEntries() < 1000) {
@@ -99,8 +100,8 @@ bool read_gz(const std::string& path, std::vector<unsigned char>& out, std::stri
 
 }  // namespace
 
-std::unique_ptr<DcmFileFormat> open_file(const std::string& path, bool header_only, bool& gz,
-                                         FileKind& kind, std::string& why) {
+std::unique_ptr<DcmFileFormat> open_file(const std::string& path, bool header_only, bool& gz, FileKind& kind,
+                                         std::string& why) {
   register_codecs();
   gz = false;
   kind = FileKind::not_dicom;

@@ -9,9 +9,9 @@
 #include <dcmtk/dcmdata/dcxfer.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <cstdlib>
 
 #include "internal.hpp"
 
@@ -67,8 +67,7 @@ std::optional<double> tm_seconds(const std::string& t) {
 
 DcmItem* item(DcmItem* parent, const DcmTagKey& seq, unsigned long i = 0) {
   DcmItem* it = nullptr;
-  if (parent && parent->findAndGetSequenceItem(seq, it, static_cast<signed long>(i)).good())
-    return it;
+  if (parent && parent->findAndGetSequenceItem(seq, it, static_cast<signed long>(i)).good()) return it;
   return nullptr;
 }
 
@@ -144,10 +143,14 @@ std::string classic_component(const std::string& image_type) {
   std::string c;
   for (std::size_t i = 2; i < v.size(); ++i) {
     const std::string& x = v[i];
-    if (x == "P" || x == "PHASE" || x == "PHASE MAP") c = "ph";
-    else if (x == "R" || x == "REAL") c = "real";
-    else if (x == "I" || x == "IMAGINARY") c = "imag";
-    else if (x == "FIELD_MAP" || x == "B0 MAP" || x == "B0_MAP") c = "fieldmap";
+    if (x == "P" || x == "PHASE" || x == "PHASE MAP")
+      c = "ph";
+    else if (x == "R" || x == "REAL")
+      c = "real";
+    else if (x == "I" || x == "IMAGINARY")
+      c = "imag";
+    else if (x == "FIELD_MAP" || x == "B0 MAP" || x == "B0_MAP")
+      c = "fieldmap";
   }
   if (!v.empty() && v[0] == "DERIVED" && c.empty()) c = "derived";
   return c;
@@ -178,8 +181,7 @@ void expand_mosaic(DcmDataset* ds, Image base, std::vector<Image>& out, std::str
   const DcmTagKey csa_tag = private_tag(ds, 0x0029, "SIEMENS CSA HEADER", 0x10);
   if (ds->findAndGetUint8Array(csa_tag, csa, &csa_len).bad()) csa = nullptr;
   if (csa) {
-    if (auto v = csa_value(csa, csa_len, "NumberOfImagesInMosaic"))
-      n = std::atoi(v->c_str());
+    if (auto v = csa_value(csa, csa_len, "NumberOfImagesInMosaic")) n = std::atoi(v->c_str());
     double nv[3];
     bool ok = true;
     for (unsigned i = 0; i < 3 && ok; ++i) {
@@ -228,19 +230,21 @@ void expand_mosaic(DcmDataset* ds, Image base, std::vector<Image>& out, std::str
   }
 }
 
-void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames,
-                     std::vector<Image>& out) {
+void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames, std::vector<Image>& out) {
   DcmItem* shared = item(ds, DCM_SharedFunctionalGroupsSequence);
   for (unsigned f = 0; f < frames; ++f) {
     DcmItem* pf = item(ds, DCM_PerFrameFunctionalGroupsSequence, f);
     Image im = base;
     im.frame = f;
     double ipp[3], iop[6], ps[2];
-    const bool g = vec(group(pf, shared, DCM_PlanePositionSequence), DCM_ImagePositionPatient, ipp, 3) &&
-                   vec(group(pf, shared, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, iop, 6) &&
-                   vec(group(pf, shared, DCM_PixelMeasuresSequence), DCM_PixelSpacing, ps, 2);
-    if (g) set_geometry(im, ipp, iop, ps);
-    else im.ipp = {NAN, NAN, NAN};
+    const bool g =
+        vec(group(pf, shared, DCM_PlanePositionSequence), DCM_ImagePositionPatient, ipp, 3) &&
+        vec(group(pf, shared, DCM_PlaneOrientationSequence), DCM_ImageOrientationPatient, iop, 6) &&
+        vec(group(pf, shared, DCM_PixelMeasuresSequence), DCM_PixelSpacing, ps, 2);
+    if (g)
+      set_geometry(im, ipp, iop, ps);
+    else
+      im.ipp = {NAN, NAN, NAN};
     if (DcmItem* pv = group(pf, shared, DCM_PixelValueTransformationSequence)) {
       im.slope = num(pv, DCM_RescaleSlope).value_or(1.0);
       im.intercept = num(pv, DCM_RescaleIntercept).value_or(0.0);
@@ -258,9 +262,12 @@ void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames,
       const std::string cic = str(ft, DCM_ComplexImageComponent);
       im.component = classic_component(frame_type);
       if (im.component.empty() || im.component == "derived") {
-        if (cic == "PHASE") im.component = "ph";
-        else if (cic == "REAL") im.component = "real";
-        else if (cic == "IMAGINARY") im.component = "imag";
+        if (cic == "PHASE")
+          im.component = "ph";
+        else if (cic == "REAL")
+          im.component = "real";
+        else if (cic == "IMAGINARY")
+          im.component = "imag";
       }
     }
     out.push_back(std::move(im));
@@ -269,18 +276,21 @@ void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames,
 
 /// Offset of the PixelData value when it is the file's last element, checked
 /// against the element header bytes just before it; 0 when not found.
-std::size_t locate_trailing_pixels(const std::string& path, std::uintmax_t size, std::size_t len, bool explicit_vr) {
+std::size_t locate_trailing_pixels(const std::string& path, std::uintmax_t size, std::size_t len,
+                                   bool explicit_vr) {
   const std::size_t hdr = explicit_vr ? 12 : 8;
   if (len == 0 || size < len + hdr) return 0;
   const std::uintmax_t off = size - len;
   std::ifstream f(path, std::ios::binary);
   unsigned char b[12] = {};
-  if (!f.seekg(static_cast<std::streamoff>(off - hdr)) || !f.read(reinterpret_cast<char*>(b), static_cast<std::streamsize>(hdr)))
+  if (!f.seekg(static_cast<std::streamoff>(off - hdr)) ||
+      !f.read(reinterpret_cast<char*>(b), static_cast<std::streamsize>(hdr)))
     return 0;
   if (!(b[0] == 0xE0 && b[1] == 0x7F && b[2] == 0x10 && b[3] == 0x00)) return 0;
   const unsigned char* l = b + (explicit_vr ? 8 : 4);
   if (explicit_vr && !((b[4] == 'O' && (b[5] == 'W' || b[5] == 'B')) && b[6] == 0 && b[7] == 0)) return 0;
-  const std::size_t stored = std::size_t(l[0]) | (std::size_t(l[1]) << 8) | (std::size_t(l[2]) << 16) | (std::size_t(l[3]) << 24);
+  const std::size_t stored =
+      std::size_t(l[0]) | (std::size_t(l[1]) << 8) | (std::size_t(l[2]) << 16) | (std::size_t(l[3]) << 24);
   return stored == len ? static_cast<std::size_t>(off) : 0;
 }
 
@@ -294,7 +304,8 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
     if (kind == FileKind::unreadable && !gz) {
       // Which series lost this file? Parse up to the pixel data only.
       DcmFileFormat part;
-      if (part.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData).good())
+      if (part.loadFileUntilTag(path.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect, DCM_PixelData)
+              .good())
         failed_series_uid = str(part.getDataset(), DCM_SeriesInstanceUID);
     }
     return {};
@@ -310,7 +321,11 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   }
   if (!ds->tagExists(DCM_PixelData)) {
     const char* name = dcmFindNameOfUID(sop_class.c_str(), nullptr);
-    why = std::string("no pixel data (") + (name ? name : sop_class.empty() ? "unknown SOP class" : sop_class.c_str()) + ")";
+    why = std::string("no pixel data (") +
+          (name                ? name
+           : sop_class.empty() ? "unknown SOP class"
+                               : sop_class.c_str()) +
+          ")";
     return {};
   }
 
@@ -326,7 +341,8 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   fh->frames = static_cast<unsigned>(std::max(1, inum(ds, DCM_NumberOfFrames).value_or(1)));
   fh->samples = static_cast<unsigned>(inum(ds, DCM_SamplesPerPixel).value_or(1));
   fh->bits_allocated = static_cast<unsigned>(inum(ds, DCM_BitsAllocated).value_or(16));
-  fh->bits_stored = static_cast<unsigned>(inum(ds, DCM_BitsStored).value_or(static_cast<int>(fh->bits_allocated)));
+  fh->bits_stored =
+      static_cast<unsigned>(inum(ds, DCM_BitsStored).value_or(static_cast<int>(fh->bits_allocated)));
   fh->high_bit = static_cast<unsigned>(inum(ds, DCM_HighBit).value_or(static_cast<int>(fh->bits_stored) - 1));
   fh->is_signed = inum(ds, DCM_PixelRepresentation).value_or(0) == 1;
   fh->photometric = str(ds, DCM_PhotometricInterpretation);
@@ -357,7 +373,8 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
     const auto size = gz ? 0 : std::filesystem::file_size(path, ec);
     if (double(fh->pixel_bytes) < need) {
       kind = FileKind::unreadable;
-      why = "pixel data holds " + std::to_string(fh->pixel_bytes) + " bytes but Rows x Columns x Frames needs " +
+      why = "pixel data holds " + std::to_string(fh->pixel_bytes) +
+            " bytes but Rows x Columns x Frames needs " +
             std::to_string(static_cast<unsigned long long>(need)) + " (corrupt header or truncated file)";
       return {};
     }
@@ -399,13 +416,16 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   const bool enhanced = ds->tagExists(DCM_PerFrameFunctionalGroupsSequence);
   if (enhanced) {
     fh->acq.enhanced = true;
-    if (DcmItem* t = group(nullptr, item(ds, DCM_SharedFunctionalGroupsSequence), DCM_MRTimingAndRelatedParametersSequence)) {
+    if (DcmItem* t = group(nullptr, item(ds, DCM_SharedFunctionalGroupsSequence),
+                           DCM_MRTimingAndRelatedParametersSequence)) {
       if (!fh->acq.repetition_time_ms) fh->acq.repetition_time_ms = num(t, DCM_RepetitionTime);
       if (!fh->acq.flip_angle_deg) fh->acq.flip_angle_deg = num(t, DCM_FlipAngle);
     }
-    if (DcmItem* pm = group(item(ds, DCM_PerFrameFunctionalGroupsSequence), item(ds, DCM_SharedFunctionalGroupsSequence), DCM_PixelMeasuresSequence)) {
+    if (DcmItem* pm = group(item(ds, DCM_PerFrameFunctionalGroupsSequence),
+                            item(ds, DCM_SharedFunctionalGroupsSequence), DCM_PixelMeasuresSequence)) {
       if (!fh->acq.slice_thickness_mm) fh->acq.slice_thickness_mm = num(pm, DCM_SliceThickness);
-      if (!fh->acq.spacing_between_slices_mm) fh->acq.spacing_between_slices_mm = num(pm, DCM_SpacingBetweenSlices);
+      if (!fh->acq.spacing_between_slices_mm)
+        fh->acq.spacing_between_slices_mm = num(pm, DCM_SpacingBetweenSlices);
     }
     enhanced_frames(ds, base, fh->frames, out);
     if (!out.empty() && !fh->acq.echo_time_ms) fh->acq.echo_time_ms = out.front().echo_time;
@@ -421,7 +441,8 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   const bool has_ipp = vec(ds, DCM_ImagePositionPatient, ipp, 3);
   const bool has_iop = vec(ds, DCM_ImageOrientationPatient, iop, 6);
   const bool has_ps = vec(ds, DCM_PixelSpacing, ps, 2);
-  if (has_ipp && has_iop && has_ps) set_geometry(base, ipp, iop, ps);
+  if (has_ipp && has_iop && has_ps)
+    set_geometry(base, ipp, iop, ps);
   else {
     base.ipp = {NAN, NAN, NAN};
     if (has_iop && has_ps) set_geometry(base, base.ipp.data(), iop, ps);

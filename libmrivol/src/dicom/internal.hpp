@@ -40,11 +40,11 @@ struct FileHeader {
 /// tile of a Siemens mosaic.
 struct Image {
   std::shared_ptr<const FileHeader> file;
-  std::size_t file_order = 0;  ///< index of the file in the sorted scan
-  unsigned frame = 0;          ///< frame index in the file's pixel data
-  int tile = -1;               ///< mosaic tile index, or -1
-  unsigned tiles_per_row = 1;  ///< mosaic layout
-  unsigned rows = 0, cols = 0; ///< size of this image (tile size for mosaic)
+  std::size_t file_order = 0;   ///< index of the file in the sorted scan
+  unsigned frame = 0;           ///< frame index in the file's pixel data
+  int tile = -1;                ///< mosaic tile index, or -1
+  unsigned tiles_per_row = 1;   ///< mosaic layout
+  unsigned rows = 0, cols = 0;  ///< size of this image (tile size for mosaic)
   Vec3 ipp{}, row_dir{}, col_dir{};
   double dx = 0, dy = 0;  ///< spacing along a row (between columns) and between rows
   double slope = 1, intercept = 0;
@@ -52,7 +52,7 @@ struct Image {
   int series_number = 0;
   std::optional<int> echo_number, acquisition_number, instance_number, temporal_index;
   std::optional<double> echo_time, acq_time_s, b_value;
-  std::string component;  ///< "", "ph", "real", "imag", "fieldmap", "derived"...
+  std::string component;              ///< "", "ph", "real", "imag", "fieldmap", "derived"...
   std::optional<Vec3> mosaic_normal;  ///< Siemens CSA SliceNormalVector
   std::optional<double> mosaic_spacing;
 };
@@ -71,23 +71,22 @@ enum class FileKind { dicom, not_dicom, unreadable };
 /// not DICOM or cannot be read or parsed. Gzip-compressed files are
 /// decompressed in memory. With header_only, large values (pixel data) are
 /// left on disk and read on first access.
-std::unique_ptr<DcmFileFormat> open_file(const std::string& path, bool header_only, bool& gz,
-                                         FileKind& kind, std::string& why);
+std::unique_ptr<DcmFileFormat> open_file(const std::string& path, bool header_only, bool& gz, FileKind& kind,
+                                         std::string& why);
 
 /// Header extraction: the images a file contributes (empty + reason if none).
 /// When a file is unreadable but its SeriesInstanceUID is known, it is
 /// returned in failed_series_uid so the series can be marked incomplete.
-std::vector<Image> read_images(const std::string& path, std::size_t file_order,
-                               FileKind& kind, std::string& skip_reason,
-                               std::string& failed_series_uid);
+std::vector<Image> read_images(const std::string& path, std::size_t file_order, FileKind& kind,
+                               std::string& skip_reason, std::string& failed_series_uid);
 
 /// Siemens CSA header: value of a named element (first item), if present.
-std::optional<std::string> csa_value(const unsigned char* data, std::size_t len,
-                                     const std::string& name, unsigned item = 0);
+std::optional<std::string> csa_value(const unsigned char* data, std::size_t len, const std::string& name,
+                                     unsigned item = 0);
 
 /// Group images into series (split, order, validate).
-std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& opt,
-                                 std::size_t& duplicates, std::vector<std::string>& messages);
+std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& opt, std::size_t& duplicates,
+                                 std::vector<std::string>& messages);
 
 /// Decode all frames of a file to raw stored integers (no rescale), sign
 /// extended and masked to BitsStored: frames * rows * cols values.

@@ -52,7 +52,7 @@ void decode_codestream(const FileHeader& fh, const std::vector<unsigned char>& c
   std::unique_ptr<opj_codec_t, void (*)(opj_codec_t*)> codec(
       opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K), opj_destroy_codec);
   std::unique_ptr<opj_stream_t, void (*)(opj_stream_t*)> stream(opj_stream_create(1 << 16, OPJ_TRUE),
-                                                                 opj_stream_destroy);
+                                                                opj_stream_destroy);
   if (!codec || !stream) throw DicomError(fh.path, "cannot start the JPEG 2000 decoder");
   opj_set_info_handler(codec.get(), quiet, nullptr);
   opj_set_warning_handler(codec.get(), quiet, nullptr);
@@ -66,7 +66,8 @@ void decode_codestream(const FileHeader& fh, const std::vector<unsigned char>& c
   opj_dparameters_t params;
   opj_set_default_decoder_parameters(&params);
   opj_image_t* raw = nullptr;
-  const bool ok = opj_setup_decoder(codec.get(), &params) && opj_read_header(stream.get(), codec.get(), &raw) &&
+  const bool ok = opj_setup_decoder(codec.get(), &params) &&
+                  opj_read_header(stream.get(), codec.get(), &raw) &&
                   opj_decode(codec.get(), stream.get(), raw) && opj_end_decompress(codec.get(), stream.get());
   std::unique_ptr<opj_image_t, void (*)(opj_image_t*)> img(raw, opj_image_destroy);
   if (!ok || !img || img->numcomps < 1) throw DicomError(fh.path, "corrupt JPEG 2000 pixel data");
@@ -80,7 +81,8 @@ void decode_codestream(const FileHeader& fh, const std::vector<unsigned char>& c
 
 }  // namespace
 
-std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_jpeg2000(const FileHeader& fh, DcmDataset* ds) {
+std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_jpeg2000(const FileHeader& fh,
+                                                                        DcmDataset* ds) {
   DcmElement* el = nullptr;
   DcmPixelData* pd = nullptr;
   if (ds->findAndGetElement(DCM_PixelData, el).good()) pd = dynamic_cast<DcmPixelData*>(el);
@@ -95,7 +97,8 @@ std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_jpeg2000(const Fi
     Uint8* data = nullptr;
     if (seq->getItem(item, i).bad() || !item || item->getUint8Array(data).bad()) continue;
     const std::size_t len = item->getLength();
-    const bool starts = len >= 2 && ((data[0] == 0xFF && data[1] == 0x4F) || (len >= 8 && data[4] == 'j' && data[5] == 'P'));
+    const bool starts =
+        len >= 2 && ((data[0] == 0xFF && data[1] == 0x4F) || (len >= 8 && data[4] == 'j' && data[5] == 'P'));
     if (frames.empty() || (starts && frames.size() < fh.frames)) frames.emplace_back();
     frames.back().insert(frames.back().end(), data, data + len);
   }

@@ -56,9 +56,12 @@ std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_raw(const FileHea
     if (f) std::fclose(f);
     if (!ok) throw DicomError(fh.path, "cannot read pixel data (file changed or truncated since the scan?)");
     std::vector<std::int32_t, VoxelAllocator<std::int32_t>> out(total);
-    if (bytes == 1) convert(buf.data(), total, fh, out.data());
-    else if (bytes == 2) convert(reinterpret_cast<const std::uint16_t*>(buf.data()), total, fh, out.data());
-    else convert(reinterpret_cast<const std::uint32_t*>(buf.data()), total, fh, out.data());
+    if (bytes == 1)
+      convert(buf.data(), total, fh, out.data());
+    else if (bytes == 2)
+      convert(reinterpret_cast<const std::uint16_t*>(buf.data()), total, fh, out.data());
+    else
+      convert(reinterpret_cast<const std::uint32_t*>(buf.data()), total, fh, out.data());
     return out;
   }
   bool gz = false;
@@ -71,8 +74,7 @@ std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_raw(const FileHea
     const OFCondition c = ds->chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (c.bad() || !ds->canWriteXfer(EXS_LittleEndianExplicit)) {
       const E_TransferSyntax x = ds->getOriginalXfer();
-      if (x == EXS_JPEG2000LosslessOnly || x == EXS_JPEG2000)
-        return decode_jpeg2000(fh, ds);
+      if (x == EXS_JPEG2000LosslessOnly || x == EXS_JPEG2000) return decode_jpeg2000(fh, ds);
       throw DicomError(fh.path, "cannot decode transfer syntax " + transfer_syntax_name(fh.transfer_syntax) +
                                     " (" + (c.bad() ? c.text() : "no decoder") + ")");
     }
@@ -113,8 +115,7 @@ std::vector<std::int32_t, VoxelAllocator<std::int32_t>> decode_raw(const FileHea
 }
 
 Volume load(const SeriesInfo& s, const LoadOptions& opt, Reporter& rep) {
-  if (!s.images_ || s.images_->images.empty())
-    throw DicomError(s.label, "series has no images");
+  if (!s.images_ || s.images_->images.empty()) throw DicomError(s.label, "series has no images");
   const ImageList& L = *s.images_;
   const Image& f0 = L.images.front();
   if (!s.error.empty()) throw DicomError(f0.file->path, s.error);
@@ -170,10 +171,10 @@ Volume load(const SeriesInfo& s, const LoadOptions& opt, Reporter& rep) {
   if (f0.echo_number) v.meta.acq.echo_number = f0.echo_number;
   v.meta.warnings = s.warnings;
   bool uniform = true;
-  for (const auto& im : L.images)
-    uniform = uniform && im.slope == f0.slope && im.intercept == f0.intercept;
+  for (const auto& im : L.images) uniform = uniform && im.slope == f0.slope && im.intercept == f0.intercept;
   if (uniform && f0.file->bits_allocated <= 16)
-    v.stored = StoredScaling{f0.slope, f0.intercept, f0.file->is_signed, static_cast<int>(f0.file->bits_allocated)};
+    v.stored =
+        StoredScaling{f0.slope, f0.intercept, f0.file->is_signed, static_cast<int>(f0.file->bits_allocated)};
   for (std::size_t t = 0; t < L.nt; ++t) {
     const Image& im = L.images[t * L.nz];
     if (im.b_value) v.meta.acq.b_values.push_back(*im.b_value);

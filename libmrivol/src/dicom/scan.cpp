@@ -92,9 +92,15 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
       continue;
     }
     switch (o.kind) {
-      case FileKind::not_dicom: ++res.stats.non_dicom; break;
-      case FileKind::unreadable: ++res.stats.unreadable; break;
-      case FileKind::dicom: ++res.stats.non_image; break;
+      case FileKind::not_dicom:
+        ++res.stats.non_dicom;
+        break;
+      case FileKind::unreadable:
+        ++res.stats.unreadable;
+        break;
+      case FileKind::dicom:
+        ++res.stats.non_image;
+        break;
     }
     res.messages.push_back(files[i] + ": skipped: " + o.why);
     if (!o.failed_uid.empty()) {
@@ -107,13 +113,13 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
   for (auto& s : res.series) {
     const auto it = failed.find(s.series_uid);
     if (it != failed.end() && s.error.empty())
-      s.error = std::to_string(it->second.first) + " file(s) of this series are unreadable (" + it->second.second + ")";
+      s.error = std::to_string(it->second.first) + " file(s) of this series are unreadable (" +
+                it->second.second + ")";
   }
   for (const auto& m : res.messages) rep.debug(m);
   if (res.series.empty()) {
-    std::string detail = std::to_string(res.stats.files) + " files: " +
-                         std::to_string(res.stats.non_dicom) + " not DICOM, " +
-                         std::to_string(res.stats.non_image) + " DICOM without images, " +
+    std::string detail = std::to_string(res.stats.files) + " files: " + std::to_string(res.stats.non_dicom) +
+                         " not DICOM, " + std::to_string(res.stats.non_image) + " DICOM without images, " +
                          std::to_string(res.stats.unreadable) + " unreadable";
     if (res.stats.files == 0) detail = "folder is empty";
     if (!res.messages.empty() && res.stats.files == 1) detail = res.messages.front();

@@ -22,9 +22,11 @@ void check_writable(const std::string& path, bool overwrite) {
     throw OutputError(path, "already exists (use --force to overwrite)");
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
-  if (!fs::is_directory(dir, ec)) throw OutputError(path, "output folder " + dir.string() + " does not exist");
+  if (!fs::is_directory(dir, ec))
+    throw OutputError(path, "output folder " + dir.string() + " does not exist");
   if (::access(dir.c_str(), W_OK) != 0)
-    throw OutputError(path, "output folder " + dir.string() + " is not writable (" + std::strerror(errno) + ")");
+    throw OutputError(path,
+                      "output folder " + dir.string() + " is not writable (" + std::strerror(errno) + ")");
 }
 
 AtomicOutput::AtomicOutput(const std::string& path, bool overwrite) : final_(path) {
@@ -34,7 +36,8 @@ AtomicOutput::AtomicOutput(const std::string& path, bool overwrite) : final_(pat
   // Keep the extension(s) so writers that look at the name still work.
   std::string name = p.filename().string();
   std::string ext;
-  for (const char* e : {".nii.gz", ".nii", ".nrrd", ".mha", ".json", ".tsv", ".csv", ".tfm", ".png", ".html"}) {
+  for (const char* e :
+       {".nii.gz", ".nii", ".nrrd", ".mha", ".json", ".tsv", ".csv", ".tfm", ".png", ".html"}) {
     const std::string es(e);
     if (name.size() > es.size() && name.compare(name.size() - es.size(), es.size(), es) == 0) {
       ext = es;
@@ -42,8 +45,8 @@ AtomicOutput::AtomicOutput(const std::string& path, bool overwrite) : final_(pat
       break;
     }
   }
-  temp_ = (p.parent_path() / ("." + name + ".tmp-" + std::to_string(::getpid()) + "-" +
-                              std::to_string(counter++) + ext))
+  temp_ = (p.parent_path() /
+           ("." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ext))
               .string();
 }
 

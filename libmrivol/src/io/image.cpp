@@ -33,9 +33,12 @@ using Image4 = itk::Image<float, 4>;
 itk::ImageIOBase::Pointer io_for(ImageFormat f) {
   switch (f) {
     case ImageFormat::nifti:
-    case ImageFormat::nifti_gz: return itk::NiftiImageIO::New().GetPointer();
-    case ImageFormat::nrrd: return itk::NrrdImageIO::New().GetPointer();
-    case ImageFormat::mha: return itk::MetaImageIO::New().GetPointer();
+    case ImageFormat::nifti_gz:
+      return itk::NiftiImageIO::New().GetPointer();
+    case ImageFormat::nrrd:
+      return itk::NrrdImageIO::New().GetPointer();
+    case ImageFormat::mha:
+      return itk::MetaImageIO::New().GetPointer();
   }
   return nullptr;
 }

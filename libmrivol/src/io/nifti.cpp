@@ -158,8 +158,10 @@ Storage choose_storage(const Volume& v, const WriteOptions& opt, long& lo, long&
   const double r0 = std::nearbyint((fmin - b) / m), r1 = std::nearbyint((fmax - b) / m);
   lo = static_cast<long>(std::min(r0, r1));
   hi = static_cast<long>(std::max(r0, r1));
-  if (lo >= -32768 && hi <= 32767) s = {4, 16, m, b};
-  else if (lo >= 0 && hi <= 65535) s = {512, 16, m, b};
+  if (lo >= -32768 && hi <= 32767)
+    s = {4, 16, m, b};
+  else if (lo >= 0 && hi <= 65535)
+    s = {512, 16, m, b};
   return s;
 }
 
@@ -278,9 +280,12 @@ void write_nifti(const Volume& v, const std::string& path, bool gz, const WriteO
   sink.write(&h, sizeof h);
   const char ext[4] = {0, 0, 0, 0};
   sink.write(ext, 4);
-  if (s.datatype == 4) write_converted<std::int16_t>(sink, v, s);
-  else if (s.datatype == 512) write_converted<std::uint16_t>(sink, v, s);
-  else sink.write(v.data.data(), v.data.size() * sizeof(float));
+  if (s.datatype == 4)
+    write_converted<std::int16_t>(sink, v, s);
+  else if (s.datatype == 512)
+    write_converted<std::uint16_t>(sink, v, s);
+  else
+    sink.write(v.data.data(), v.data.size() * sizeof(float));
   sink.close();
 }
 

@@ -32,9 +32,13 @@ struct VoxelAllocator {
     ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
   }
   template <class U>
-  bool operator==(const VoxelAllocator<U>&) const noexcept { return true; }
+  bool operator==(const VoxelAllocator<U>&) const noexcept {
+    return true;
+  }
   template <class U>
-  bool operator!=(const VoxelAllocator<U>&) const noexcept { return false; }
+  bool operator!=(const VoxelAllocator<U>&) const noexcept {
+    return false;
+  }
 };
 
 using FloatBuffer = std::vector<float, VoxelAllocator<float>>;

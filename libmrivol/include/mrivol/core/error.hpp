@@ -22,7 +22,9 @@ class Error : public std::runtime_error {
  public:
   Error(ExitCode code, const std::string& path, const std::string& problem)
       : std::runtime_error(path.empty() ? problem : path + ": " + problem),
-        code_(code), path_(path), problem_(problem) {}
+        code_(code),
+        path_(path),
+        problem_(problem) {}
   ExitCode code() const noexcept { return code_; }
   const std::string& path() const noexcept { return path_; }
   const std::string& problem() const noexcept { return problem_; }
@@ -41,12 +43,10 @@ struct InputError : Error {
       : Error(ExitCode::invalid_input, path, problem) {}
 };
 struct DicomError : Error {
-  DicomError(const std::string& path, const std::string& problem)
-      : Error(ExitCode::dicom, path, problem) {}
+  DicomError(const std::string& path, const std::string& problem) : Error(ExitCode::dicom, path, problem) {}
 };
 struct OutputError : Error {
-  OutputError(const std::string& path, const std::string& problem)
-      : Error(ExitCode::output, path, problem) {}
+  OutputError(const std::string& path, const std::string& problem) : Error(ExitCode::output, path, problem) {}
 };
 
 }  // namespace mrivol

@@ -17,8 +17,8 @@ struct Acquisition {
   std::string sequence_name, scanning_sequence, sequence_variant, mr_acquisition_type;
   std::string image_type, patient_position, acquisition_date, acquisition_time;
   std::optional<int> series_number, echo_number, acquisition_number;
-  std::optional<double> field_strength_t, repetition_time_ms, echo_time_ms, flip_angle_deg,
-      inversion_time_ms, slice_thickness_mm, spacing_between_slices_mm, pixel_bandwidth;
+  std::optional<double> field_strength_t, repetition_time_ms, echo_time_ms, flip_angle_deg, inversion_time_ms,
+      slice_thickness_mm, spacing_between_slices_mm, pixel_bandwidth;
   std::vector<double> b_values;  ///< per volume (diffusion series)
   std::string volume_label;      ///< e.g. "e1", "e2_ph": which image of a split series
   bool mosaic = false, enhanced = false, compressed_file = false;
@@ -26,8 +26,8 @@ struct Acquisition {
 };
 
 struct PatientIdentity {
-  std::string name, id, birth_date, sex, age, accession_number, institution_name,
-      institution_address, referring_physician, performing_physician, operators;
+  std::string name, id, birth_date, sex, age, accession_number, institution_name, institution_address,
+      referring_physician, performing_physician, operators;
   bool empty() const;
   /// Non-empty identifying values (for privacy checks).
   std::vector<std::string> values() const;

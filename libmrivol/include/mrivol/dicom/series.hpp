@@ -28,26 +28,25 @@ struct SeriesInfo {
   int sub_index = 0;  ///< 1-based index when one SeriesInstanceUID was split, else 0
   std::string label;  ///< "1301" or "1301.2" (series number, sub-index)
   std::string description;
-  std::string volume_label;  ///< why it was split off: "e2", "ph", "acq3"...
+  std::string volume_label;     ///< why it was split off: "e2", "ph", "acq3"...
   std::string transfer_syntax;  ///< name of the (first) transfer syntax
   std::string orientation;      ///< SAG, AX, COR or OBL (with the nearest plane: "OBL-AX")
   Geometry geom;
   std::size_t timepoints = 1;
   std::size_t files = 0, images = 0;
   std::vector<std::string> warnings;  ///< non-fatal findings (shown at --verbose and in the sidecar)
-  std::string error;  ///< non-empty when the set cannot be loaded (e.g. missing slices)
+  std::string error;                  ///< non-empty when the set cannot be loaded (e.g. missing slices)
   std::shared_ptr<const ImageList> images_;  ///< internal
 };
 
 struct ScanOptions {
   bool recursive = true;
-  unsigned threads = 0;  ///< 0 = hardware concurrency
+  unsigned threads = 0;             ///< 0 = hardware concurrency
   double spacing_tolerance = 0.01;  ///< relative deviation of slice gaps tolerated
 };
 
 struct ScanStats {
-  std::size_t files = 0, dicom_images = 0, non_dicom = 0, non_image = 0, unreadable = 0,
-              duplicates = 0;
+  std::size_t files = 0, dicom_images = 0, non_dicom = 0, non_image = 0, unreadable = 0, duplicates = 0;
 };
 
 struct ScanResult {
@@ -58,8 +57,7 @@ struct ScanResult {
 
 /// Scan a folder tree (or a single file). Throws DicomError (exit 4) when
 /// nothing loadable is found, InputError (exit 3) when the path is missing.
-ScanResult scan(const std::string& path, const ScanOptions& opt = {},
-                Reporter& rep = null_reporter());
+ScanResult scan(const std::string& path, const ScanOptions& opt = {}, Reporter& rep = null_reporter());
 
 struct LoadOptions {
   unsigned threads = 0;  ///< 0 = hardware concurrency
@@ -67,8 +65,7 @@ struct LoadOptions {
 
 /// Decode the pixel data of one series into a Volume (rescale applied, LPS
 /// geometry exact). Throws DicomError naming the file on any failure.
-Volume load(const SeriesInfo& series, const LoadOptions& opt = {},
-            Reporter& rep = null_reporter());
+Volume load(const SeriesInfo& series, const LoadOptions& opt = {}, Reporter& rep = null_reporter());
 
 /// Find a series by label ("1301", "1301.2"), by number in list order
 /// ("#3"), or by SeriesInstanceUID. Throws UsageError when none or several match.
