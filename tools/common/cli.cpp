@@ -98,6 +98,7 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
       "quiet,q", po::bool_switch(&common.quiet), "print warnings and errors only")(
       "verbose,v", po::bool_switch(&common.verbose), "print details (skipped files, decisions)")(
       "force,f", po::bool_switch(&common.force), "overwrite existing outputs");
+  for (int i = 0; i < argc; ++i) common.command_line += (i ? " " : "") + std::string(argv[i]);
   try {
     define(def);
     po::options_description all;

@@ -27,6 +27,7 @@ struct ToolSpec {
 struct Common {
   unsigned threads = 0;
   bool quiet = false, verbose = false, force = false;
+  std::string command_line;  ///< as typed, for provenance records
 };
 
 struct Definition {
