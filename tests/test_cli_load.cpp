@@ -154,6 +154,17 @@ TEST(CliLoad, ExistingOutputIsKeptWithoutForce) {
   EXPECT_NE(slurp(d / "out.nii"), "earlier result");
 }
 
+TEST(CliLoad, UpperCaseExtensionsWork) {
+  TempDir d("cli_upper");
+  make_two_series(d / "in");
+  const Result r = run((d / "in") + " -o " + (d / "OUT.MHA") + " --series 1", d);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(d / "OUT.MHA"));
+  std::size_t files = 0;
+  for (const auto& e : fs::directory_iterator(d.str())) files += e.is_regular_file();
+  EXPECT_EQ(files, 2u);  // OUT.MHA and OUT.json, no temporaries
+}
+
 TEST(CliLoad, UnwritableOutputFolder) {
   TempDir d("cli_unwritable");
   make_two_series(d / "in");

@@ -17,7 +17,13 @@
 #include "mrivol/core/sha256.hpp"
 #include "mrivol/dicom/series.hpp"
 #include "mrivol/io/image.hpp"
+#include "synth_dicom.hpp"
 #include "test_support.hpp"
+
+#include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <filesystem>
 
 using namespace mrivol;
 using nlohmann::json;
@@ -256,6 +262,46 @@ TEST_P(RealDicom, ReferenceNiftiReadBackAgrees) {
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealDicom);
 INSTANTIATE_TEST_SUITE_P(Shared, RealDicom, ::testing::ValuesIn(case_names()),
                          [](const ::testing::TestParamInfo<std::string>& i) { return i.param; });
+
+TEST(SharedData, MosaicMissingItsCsaHeaderMarksTheSeries) {
+  // One of two mosaic volumes loses its CSA header: the series must not load
+  // silently as a 3D image.
+  mrivol_test::TempDir d("mosaic_no_csa");
+  const std::string src = mrivol_test::shared_dicom_dir() + "/siemens_cor_oblique_mosaic/dicom";
+  std::filesystem::copy(src, d.str());
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((d / "0002.dcm").c_str()).good());
+  ff.getDataset()->findAndDeleteElement(DcmTagKey(0x0029, 0x1010));
+  ff.getDataset()->findAndDeleteElement(DcmTagKey(0x0019, 0x100a));
+  ASSERT_TRUE(ff.saveFile((d / "0002.dcm").c_str(), EXS_LittleEndianExplicit).good());
+  const auto scan = dicom::scan(d.str());
+  ASSERT_EQ(scan.series.size(), 1u);
+  EXPECT_NE(scan.series[0].error.find("unreadable"), std::string::npos) << scan.series[0].error;
+  EXPECT_FALSE(scan.warnings.empty());
+}
+
+TEST(SharedData, DeflatedFileDecodes) {
+  mrivol_test::TempDir d("deflated");
+  const std::string src = mrivol_test::shared_dicom_dir() + "/ts_explicit_le/dicom/0001.dcm";
+  mrivol_test::transcode(src, d / "0001.dcm", "1.2.840.10008.1.2.1.99");
+  const Volume a = dicom::load(dicom::scan(src).series.at(0));
+  const Volume b = dicom::load(dicom::scan(d.str()).series.at(0));
+  EXPECT_EQ(a.data, b.data);
+}
+
+TEST(SharedData, HugeFrameCountIsRejectedBeforeAllocating) {
+  mrivol_test::TempDir d("huge_frames");
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((mrivol_test::shared_dicom_dir() + "/ts_rle/dicom/0001.dcm").c_str()).good());
+  ff.getDataset()->putAndInsertString(DCM_NumberOfFrames, "2000000000");
+  ASSERT_TRUE(ff.saveFile((d / "0001.dcm").c_str(), EXS_RLELossless).good());
+  try {
+    dicom::scan(d.str());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::dicom);
+  }
+}
 
 TEST(SharedData, CorpusIsPresent) {
   // CI must fail, not skip, when ../shared/dicom is missing.

@@ -342,6 +342,54 @@ TEST(DicomEdge, GzipCompressedFilesAreRead) {
   expect_position_order(v, 3);
 }
 
+TEST(DicomEdge, InPlaneShiftedAcquisitionIsSplitNotStacked) {
+  // Same series, same slice positions along the normal, but the second
+  // acquisition is shifted 20 mm within the plane: two image sets.
+  TempDir d("inplane_shift");
+  auto a = make_stack(3, {0, 0, 0}, kAxial, 2.0);
+  auto b = make_stack(3, {20, 0, 0}, kAxial, 2.0);
+  for (auto& s : a) s.acquisition_number = 1;
+  for (auto& s : b) {
+    s.acquisition_number = 2;
+    s.sop_uid += ".2";
+  }
+  a.insert(a.end(), b.begin(), b.end());
+  write_stack(d.str(), a);
+  const auto scan = dicom::scan(d.str());
+  ASSERT_EQ(scan.series.size(), 2u);
+  EXPECT_EQ(scan.series[0].timepoints, 1u);
+  EXPECT_NE(scan.series[0].volume_label.find("acq"), std::string::npos);
+  // Without acquisition numbers the ambiguity is an error, never a 4D image.
+  TempDir e("inplane_shift_noacq");
+  for (auto& s : a) s.acquisition_number = -1;
+  write_stack(e.str(), a);
+  const auto scan2 = dicom::scan(e.str());
+  ASSERT_EQ(scan2.series.size(), 1u);
+  EXPECT_NE(scan2.series[0].error.find("shifted"), std::string::npos) << scan2.series[0].error;
+}
+
+TEST(DicomEdge, VolumesAcrossMidnightKeepTheirOrder) {
+  TempDir d("midnight");
+  auto a = make_stack(2, {0, 0, 0}, kAxial, 2.0);
+  auto b = make_stack(2, {0, 0, 0}, kAxial, 2.0);
+  for (auto& s : a) {
+    s.acquisition_date = "20250301";
+    s.acquisition_time = "235959.0";
+  }
+  for (auto& s : b) {
+    s.acquisition_date = "20250302";
+    s.acquisition_time = "000003.0";
+    s.sop_uid += ".2";
+    for (auto& p : s.pixels) p = static_cast<std::int16_t>(p + 1000);
+  }
+  b.insert(b.end(), a.begin(), a.end());  // later volume written first
+  write_stack(d.str(), b);
+  const Volume v = dicom::load(dicom::scan(d.str()).series.at(0));
+  ASSERT_EQ(v.timepoints, 2u);
+  EXPECT_EQ(v.at(0, 0, 0, 0), pattern(0, 0, 0));
+  EXPECT_EQ(v.at(0, 0, 0, 1), pattern(0, 0, 0) + 1000);
+}
+
 TEST(DicomEdge, ThreadCountDoesNotChangeResult) {
   TempDir d("threads");
   write_stack(d.str(), make_stack(9, {0, 0, 0}, kAxial, 1.5, 16, 16));

@@ -74,6 +74,10 @@ void write_slice(const std::string& path, const SynthSlice& s) {
   ds->putAndInsertString(DCM_ImageType, "ORIGINAL\\PRIMARY\\M\\ND");
   if (s.instance_number >= 0)
     ds->putAndInsertString(DCM_InstanceNumber, std::to_string(s.instance_number).c_str());
+  if (!s.acquisition_date.empty()) ds->putAndInsertString(DCM_AcquisitionDate, s.acquisition_date.c_str());
+  if (!s.acquisition_time.empty()) ds->putAndInsertString(DCM_AcquisitionTime, s.acquisition_time.c_str());
+  if (s.acquisition_number >= 0)
+    ds->putAndInsertString(DCM_AcquisitionNumber, std::to_string(s.acquisition_number).c_str());
   if (s.echo_number >= 0) ds->putAndInsertString(DCM_EchoNumbers, std::to_string(s.echo_number).c_str());
   ds->putAndInsertString(DCM_EchoTime, std::to_string(s.echo_time).c_str());
   ds->putAndInsertString(DCM_RepetitionTime, "3000");

@@ -24,6 +24,8 @@ struct SynthSlice {
   int echo_number = -1;     ///< -1 = omit
   double echo_time = 90.0;
   bool omit_ipp = false;
+  std::string acquisition_date, acquisition_time;  ///< omitted when empty
+  int acquisition_number = -1;                     ///< -1 = omit
   double slope = 1.0, intercept = 0.0;
   std::vector<std::int16_t> pixels;  ///< rows*cols; empty = pattern
 };

@@ -1,6 +1,8 @@
 // Grouping images into loadable series: split where one volume is not
 // possible, order slices geometrically, check the stack.
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -122,6 +124,19 @@ SeriesInfo build(std::vector<Image> ims, const ScanOptions& opt) {
       break;
     }
   }
+  // Images sharing a slice position must share the whole position: an
+  // in-plane shift means a different prescription, not another time point.
+  for (std::size_t k = 0; k < nz && s.error.empty(); ++k)
+    for (std::size_t i = starts[k] + 1; i < starts[k + 1]; ++i) {
+      const Vec3 d{ims[i].ipp[0] - ims[starts[k]].ipp[0], ims[i].ipp[1] - ims[starts[k]].ipp[1],
+                   ims[i].ipp[2] - ims[starts[k]].ipp[2]};
+      if (norm(d) > 0.05) {
+        s.error = "images at the same slice position are shifted by " + fmt(norm(d)) +
+                  " mm within the plane (" + ims[i].file->path + " vs " + ims[starts[k]].file->path +
+                  "): different prescriptions";
+        break;
+      }
+    }
   std::vector<Image> ordered;
   ordered.reserve(ims.size());
   if (s.error.empty()) {
@@ -222,12 +237,15 @@ std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& o
     for (auto& im : ims) by_acq[im.acquisition_number.value_or(0)].push_back(im);
     bool differ = false;
     if (by_acq.size() > 1) {
-      std::set<long long> first;
-      const Vec3 n = slice_normal(by_acq.begin()->second.front());
-      for (const auto& im : by_acq.begin()->second) first.insert(q(dot(im.ipp, n), 0.01));
+      // Whole positions (0.05 mm), so in-plane shifts count as a new prescription.
+      auto positions = [](const std::vector<Image>& v) {
+        std::set<std::array<long long, 3>> pos;
+        for (const auto& im : v) pos.insert({q(im.ipp[0], 0.05), q(im.ipp[1], 0.05), q(im.ipp[2], 0.05)});
+        return pos;
+      };
+      const auto first = positions(by_acq.begin()->second);
       for (const auto& [a, v] : by_acq) {
-        std::set<long long> pos;
-        for (const auto& im : v) pos.insert(q(dot(im.ipp, n), 0.01));
+        const auto pos = positions(v);
         if (pos != first && pos.size() > 1) differ = true;
       }
     }
@@ -255,14 +273,30 @@ std::vector<SeriesInfo> assemble(std::vector<Image> images, const ScanOptions& o
     s.volume_label = component_label(first, echoes[first.series_uid]);
     out.push_back(std::move(s));
   }
-  // Acquisition splits: label them.
-  std::map<std::string, int> per_label;
-  for (const auto& s : out) per_label[s.series_uid + "|" + s.volume_label]++;
-  for (auto& s : out) {
-    if (per_label[s.series_uid + "|" + s.volume_label] > 1) {
-      const auto& im = s.images_->images.front();
-      s.volume_label += (s.volume_label.empty() ? "" : "_") + std::string("acq") +
-                        std::to_string(im.acquisition_number.value_or(0));
+  // Sets that still share a label differ by orientation, matrix or
+  // acquisition: say which.
+  std::map<std::string, std::vector<SeriesInfo*>> same;
+  for (auto& s : out) same[s.series_uid + "|" + s.volume_label].push_back(&s);
+  for (auto& [key, group] : same) {
+    if (group.size() < 2) continue;
+    std::set<std::string> orients, matrices;
+    for (const SeriesInfo* s : group) {
+      orients.insert(s->orientation);
+      matrices.insert(std::to_string(s->geom.size[0]) + "x" + std::to_string(s->geom.size[1]));
+    }
+    int index = 0;
+    for (SeriesInfo* s : group) {
+      const auto& im = s->images_->images.front();
+      std::string tag;
+      if (orients.size() == group.size()) {
+        tag = s->orientation;
+        for (auto& ch : tag) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      } else if (matrices.size() == group.size()) {
+        tag = std::to_string(s->geom.size[0]) + "x" + std::to_string(s->geom.size[1]);
+      } else {
+        tag = "acq" + std::to_string(im.acquisition_number.value_or(0)) + "-" + std::to_string(++index);
+      }
+      s->volume_label += (s->volume_label.empty() ? "" : "_") + tag;
     }
   }
   std::sort(out.begin(), out.end(), [](const SeriesInfo& a, const SeriesInfo& b) {

@@ -5,6 +5,8 @@
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcxfer.h>
 
@@ -54,6 +56,13 @@ bool vec(DcmItem* it, const DcmTagKey& tag, double* out, unsigned n) {
     out[i] = *v;
   }
   return true;
+}
+
+/// "YYYYMMDD" -> a day number that increases with the date (for ordering).
+std::optional<double> day_number(const std::string& d) {
+  if (d.size() < 8) return std::nullopt;
+  return std::atof(d.substr(0, 4).c_str()) * 372 + std::atof(d.substr(4, 2).c_str()) * 31 +
+         std::atof(d.substr(6, 2).c_str());
 }
 
 /// "HHMMSS.frac" (or the time part of a DT) -> seconds since midnight.
@@ -165,6 +174,19 @@ bool set_geometry(Image& im, const double ipp[3], const double iop[6], const dou
   return true;
 }
 
+/// GE private image type (0043,102F): 0 magnitude, 1 phase, 2 real, 3 imaginary.
+std::optional<int> ge_image_type(DcmItem* ds) {
+  if (str(ds, DcmTagKey(0x0043, 0x0010)) != "GEMS_PARM_01") return std::nullopt;
+  DcmElement* el = nullptr;
+  if (ds->findAndGetElement(DcmTagKey(0x0043, 0x102F), el).bad() || !el) return std::nullopt;
+  Sint16 v16 = 0;
+  if (el->getSint16(v16).good()) return v16;
+  Uint8* b = nullptr;  // UN (implicit VR without a private dictionary): 2 bytes, little endian
+  if (el->getUint8Array(b).good() && b && el->getLength() >= 2)
+    return static_cast<Sint16>(static_cast<Uint16>(b[0] | (b[1] << 8)));
+  return std::nullopt;
+}
+
 /// Locate a Siemens private element by its creator ("SIEMENS CSA HEADER").
 DcmTagKey private_tag(DcmItem* ds, Uint16 group, const char* creator, Uint8 elem) {
   for (Uint16 blk = 0x10; blk <= 0xff; ++blk) {
@@ -202,13 +224,24 @@ void expand_mosaic(DcmDataset* ds, Image base, std::vector<Image>& out, std::str
     return;
   }
   const unsigned trows = base.rows / tiles, tcols = base.cols / tiles;
-  Vec3 nrm = base.mosaic_normal ? *base.mosaic_normal : cross(base.row_dir, base.col_dir);
+  // The slice normal is the cross product of the orientation; the CSA
+  // SliceNormalVector only decides its sign (the order of the tiles).
+  Vec3 nrm = cross(base.row_dir, base.col_dir);
   const double len = norm(nrm);
   if (len < 1e-6) {
-    why = "degenerate slice normal in Siemens mosaic";
+    why = "degenerate ImageOrientationPatient in Siemens mosaic";
     return;
   }
   for (auto& c : nrm) c /= len;
+  if (base.mosaic_normal) {
+    const double d = dot(*base.mosaic_normal, nrm) / std::max(norm(*base.mosaic_normal), 1e-12);
+    if (std::fabs(d) < 0.99) {
+      why = "CSA SliceNormalVector disagrees with ImageOrientationPatient (corrupt mosaic header)";
+      return;
+    }
+    if (d < 0)
+      for (auto& c : nrm) c = -c;
+  }
   base.mosaic_normal = nrm;
   std::optional<double> gap = base.file->acq.spacing_between_slices_mm;
   if (!gap) gap = base.file->acq.slice_thickness_mm;
@@ -248,12 +281,14 @@ void enhanced_frames(DcmDataset* ds, const Image& base, unsigned frames, std::ve
     if (DcmItem* pv = group(pf, shared, DCM_PixelValueTransformationSequence)) {
       im.slope = num(pv, DCM_RescaleSlope).value_or(1.0);
       im.intercept = num(pv, DCM_RescaleIntercept).value_or(0.0);
+      if (im.slope == 0.0) im.slope = 1.0;  // a zero slope is a header error, as for classic images
     }
     if (DcmItem* fc = group(pf, shared, DCM_FrameContentSequence)) {
       im.temporal_index = inum(fc, DCM_TemporalPositionIndex);
       im.acquisition_number = inum(fc, DCM_FrameAcquisitionNumber);
       const std::string dt = str(fc, DCM_FrameAcquisitionDateTime);
       if (dt.size() > 8) im.acq_time_s = tm_seconds(dt.substr(8));
+      if (im.acq_time_s && day_number(dt)) *im.acq_time_s += *day_number(dt) * 86400.0;
     }
     if (DcmItem* e = group(pf, shared, DCM_MREchoSequence)) im.echo_time = num(e, DCM_EffectiveEchoTime);
     if (DcmItem* d = group(pf, shared, DCM_MRDiffusionSequence)) im.b_value = num(d, DCM_DiffusionBValue);
@@ -333,6 +368,7 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   fh->path = path;
   fh->gz = gz;
   fill_acquisition(ds, *fh);
+  failed_series_uid = fh->acq.series_uid;  // reported if this file turns out unusable
   fh->acq.sop_class_uid = sop_class;
   fh->transfer_syntax = DcmXfer(ds->getOriginalXfer()).getXferID();
   fh->acq.transfer_syntax_uid = fh->transfer_syntax;
@@ -366,8 +402,29 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
     fh->pixel_bytes = px->getLength();
   // Never trust dimensions before the file is known to hold them: a header
   // claiming a huge matrix must fail here, before anything is allocated.
-  failed_series_uid = fh->acq.series_uid;  // cleared below when the file is fine
-  if (!DcmXfer(ds->getOriginalXfer()).isEncapsulated()) {
+  const double uncompressed =
+      double(fh->rows) * fh->cols * fh->frames * fh->samples * (fh->bits_allocated / 8);
+  if (uncompressed > 4.0 * 1024 * 1024 * 1024) {
+    kind = FileKind::unreadable;
+    why = "implausible image size (" + std::to_string(fh->rows) + " x " + std::to_string(fh->cols) + " x " +
+          std::to_string(fh->frames) + " frames: over 4 GiB of pixels)";
+    return {};
+  }
+  if (DcmXfer(ds->getOriginalXfer()).isEncapsulated()) {
+    // Every frame needs at least one fragment: a header claiming more frames
+    // than the file holds fails here, before anything is allocated.
+    DcmElement* el = nullptr;
+    DcmPixelSequence* seq = nullptr;
+    DcmPixelData* pd = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, el).good()) pd = dynamic_cast<DcmPixelData*>(el);
+    if (pd && pd->getEncapsulatedRepresentation(ds->getOriginalXfer(), nullptr, seq).good() && seq &&
+        seq->card() < fh->frames + 1) {
+      kind = FileKind::unreadable;
+      why = "NumberOfFrames is " + std::to_string(fh->frames) + " but the pixel data holds only " +
+            std::to_string(seq->card() > 0 ? seq->card() - 1 : 0) + " fragments";
+      return {};
+    }
+  } else {
     const double need = double(fh->rows) * fh->cols * fh->frames * fh->samples * (fh->bits_allocated / 8);
     std::error_code ec;
     const auto size = gz ? 0 : std::filesystem::file_size(path, ec);
@@ -378,7 +435,8 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
             std::to_string(static_cast<unsigned long long>(need)) + " (corrupt header or truncated file)";
       return {};
     }
-    if (!gz && !ec && double(size) < need) {
+    const bool deflated = ds->getOriginalXfer() == EXS_DeflatedLittleEndianExplicit;
+    if (!gz && !deflated && !ec && double(size) < need) {
       kind = FileKind::unreadable;
       why = "file is " + std::to_string(size) + " bytes, too short for its " +
             std::to_string(static_cast<unsigned long long>(need)) + " bytes of pixel data (truncated)";
@@ -391,7 +449,6 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
       fh->pixel_offset = locate_trailing_pixels(path, size, fh->pixel_bytes, xs == EXS_LittleEndianExplicit);
   }
 
-  failed_series_uid.clear();
   Image base;
   base.file = fh;
   base.file_order = file_order;
@@ -406,10 +463,19 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
   base.instance_number = inum(ds, DCM_InstanceNumber);
   base.temporal_index = inum(ds, DCM_TemporalPositionIdentifier);
   base.acq_time_s = tm_seconds(fh->acq.acquisition_time);
+  if (base.acq_time_s && day_number(fh->acq.acquisition_date))
+    *base.acq_time_s += *day_number(fh->acq.acquisition_date) * 86400.0;  // scans across midnight
   base.slope = num(ds, DCM_RescaleSlope).value_or(1.0);
   base.intercept = num(ds, DCM_RescaleIntercept).value_or(0.0);
   if (base.slope == 0.0) base.slope = 1.0;
   base.component = classic_component(fh->acq.image_type);
+  if (base.component.empty() || base.component == "derived") {
+    // GE stores magnitude/phase/real/imaginary in a private tag (0043,102F).
+    if (const auto ge = ge_image_type(ds)) {
+      static const char* names[4] = {"", "ph", "real", "imag"};
+      if (*ge >= 1 && *ge <= 3) base.component = names[*ge];
+    }
+  }
   if (auto b = num(ds, DCM_DiffusionBValue)) base.b_value = b;
 
   std::vector<Image> out;
@@ -429,6 +495,7 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
     }
     enhanced_frames(ds, base, fh->frames, out);
     if (!out.empty() && !fh->acq.echo_time_ms) fh->acq.echo_time_ms = out.front().echo_time;
+    if (!out.empty()) failed_series_uid.clear();
     return out;
   }
   if (fh->frames > 1) {
@@ -451,9 +518,11 @@ std::vector<Image> read_images(const std::string& path, std::size_t file_order, 
     fh->acq.mosaic = true;
     expand_mosaic(ds, base, out, why);
     if (out.empty()) kind = FileKind::unreadable;
+    if (!out.empty()) failed_series_uid.clear();
     return out;
   }
   out.push_back(std::move(base));
+  failed_series_uid.clear();
   return out;
 }
 

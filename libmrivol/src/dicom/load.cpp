@@ -32,6 +32,11 @@ void convert(const T* src, std::size_t n, const FileHeader& fh, std::int32_t* ds
     }
     return;
   }
+  if (sizeof(T) == 4 && !fh.is_signed && bs > 31) {
+    for (std::size_t i = 0; i < n; ++i)
+      if (static_cast<std::uint32_t>(src[i]) > 0x7fffffffu)
+        throw DicomError(fh.path, "unsigned 32-bit pixel values above 2147483647 are not supported");
+  }
   const std::uint32_t mask = bs >= 32 ? 0xffffffffu : ((1u << bs) - 1u);
   const std::uint32_t sign = 1u << (bs - 1);
   for (std::size_t i = 0; i < n; ++i) {

@@ -47,7 +47,7 @@ std::vector<std::string> collect(const std::string& path, bool recursive, ScanRe
     if (ec) throw InputError(path, "cannot read folder (" + ec.message() + ")");
     for (; it != end; it.increment(ec)) {
       if (ec) {
-        res.messages.push_back(path + ": cannot read part of the folder (" + ec.message() + ")");
+        res.warnings.push_back(path + ": cannot read part of the folder (" + ec.message() + ")");
         break;
       }
       add(*it);
@@ -103,7 +103,8 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
         break;
     }
     res.messages.push_back(files[i] + ": skipped: " + o.why);
-    if (!o.failed_uid.empty()) {
+    if (o.kind == FileKind::unreadable) res.warnings.push_back(files[i] + ": unreadable: " + o.why);
+    if (o.kind == FileKind::unreadable && !o.failed_uid.empty()) {
       auto& f = failed[o.failed_uid];
       if (f.first++ == 0) f.second = files[i] + ": " + o.why;
     }
@@ -117,6 +118,7 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
                 it->second.second + ")";
   }
   for (const auto& m : res.messages) rep.debug(m);
+  for (const auto& w : res.warnings) rep.warn(w);
   if (res.series.empty()) {
     std::string detail = std::to_string(res.stats.files) + " files: " + std::to_string(res.stats.non_dicom) +
                          " not DICOM, " + std::to_string(res.stats.non_image) + " DICOM without images, " +

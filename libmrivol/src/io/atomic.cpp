@@ -1,13 +1,16 @@
 #include "mrivol/io/atomic.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "mrivol/core/error.hpp"
 
@@ -31,23 +34,39 @@ void check_writable(const std::string& path, bool overwrite) {
 
 AtomicOutput::AtomicOutput(const std::string& path, bool overwrite) : final_(path) {
   check_writable(path, overwrite);
-  static std::atomic<unsigned> counter{0};
   const fs::path p(path);
-  // Keep the extension(s) so writers that look at the name still work.
+  // Keep the extension(s), in lower case, so writers that choose their format
+  // from the name (ITK) write the format the user asked for.
   std::string name = p.filename().string();
+  std::string lower = name;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   std::string ext;
   for (const char* e :
        {".nii.gz", ".nii", ".nrrd", ".mha", ".json", ".tsv", ".csv", ".tfm", ".png", ".html"}) {
     const std::string es(e);
-    if (name.size() > es.size() && name.compare(name.size() - es.size(), es.size(), es) == 0) {
+    if (lower.size() > es.size() && lower.compare(lower.size() - es.size(), es.size(), es) == 0) {
       ext = es;
       name.resize(name.size() - es.size());
       break;
     }
   }
-  temp_ = (p.parent_path() /
-           ("." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ext))
-              .string();
+  // An unpredictable name, created exclusively and never through a symlink,
+  // so nobody can redirect the write.
+  static std::atomic<unsigned> counter{0};
+  std::random_device rd;
+  for (int attempt = 0;; ++attempt) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, "%08x%04x", static_cast<unsigned>(rd()), counter++ & 0xffffu);
+    temp_ =
+        (p.parent_path() / ("." + name + ".tmp-" + std::to_string(::getpid()) + "-" + suffix + ext)).string();
+    const int fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::close(fd);
+      break;
+    }
+    if (errno != EEXIST || attempt > 16)
+      throw OutputError(path, std::string("cannot create a temporary file (") + std::strerror(errno) + ")");
+  }
 }
 
 AtomicOutput::~AtomicOutput() {

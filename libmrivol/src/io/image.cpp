@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 
 #include "mrivol/core/error.hpp"
 #include "mrivol/io/atomic.hpp"
@@ -105,6 +106,9 @@ void write_image(const Volume& v, const std::string& path, const WriteOptions& o
   } catch (const itk::ExceptionObject& e) {
     throw OutputError(path, std::string("cannot write image (") + e.GetDescription() + ")");
   }
+  std::error_code ec;
+  if (std::filesystem::file_size(out.temp_path(), ec) == 0 || ec)
+    throw Error(ExitCode::internal, path, "image writer produced an empty file");
   out.commit();
 }
 

@@ -179,7 +179,12 @@ class Sink {
     }
     if (!ok_) throw OutputError(path, std::string("cannot create file (") + std::strerror(errno) + ")");
   }
-  ~Sink() { close(); }
+  ~Sink() {
+    // Only reached on an error path (close() is called explicitly on success):
+    // release the handle without throwing.
+    if (g_) gzclose(g_);
+    if (f_) std::fclose(f_);
+  }
   void write(const void* p, std::size_t n) {
     if (g_) {
       const char* c = static_cast<const char*>(p);
@@ -249,6 +254,8 @@ void write_nifti(const Volume& v, const std::string& path, bool gz, const WriteO
     h.dim[i + 1] = static_cast<std::int16_t>(g.size[i]);
     h.pixdim[i + 1] = static_cast<float>(g.spacing[i]);
   }
+  if (v.timepoints > 32767)
+    throw OutputError(path, "too many volumes for NIfTI-1 (" + std::to_string(v.timepoints) + ")");
   h.dim[4] = static_cast<std::int16_t>(v.timepoints);
   for (int i = 5; i < 8; ++i) h.dim[i] = 1;
   h.pixdim[4] = static_cast<float>(v.timepoints > 1 ? v.time_step_s : 0.0);

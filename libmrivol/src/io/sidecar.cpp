@@ -1,5 +1,6 @@
 #include "mrivol/io/sidecar.hpp"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "mrivol/core/version.hpp"
@@ -91,10 +92,11 @@ std::string bids_sidecar(const Volume& v, const SidecarOptions& opt) {
 }
 
 std::string sidecar_path(const std::string& image_path) {
+  std::string lower = image_path;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   for (const char* e : {".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd"}) {
     const std::string es(e);
-    if (image_path.size() > es.size() &&
-        image_path.compare(image_path.size() - es.size(), es.size(), es) == 0)
+    if (lower.size() > es.size() && lower.compare(lower.size() - es.size(), es.size(), es) == 0)
       return image_path.substr(0, image_path.size() - es.size()) + ".json";
   }
   return image_path + ".json";

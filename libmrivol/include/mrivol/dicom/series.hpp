@@ -53,6 +53,7 @@ struct ScanResult {
   std::vector<SeriesInfo> series;  ///< ordered by series number, then sub-index
   ScanStats stats;
   std::vector<std::string> messages;  ///< what was skipped and why (for --verbose)
+  std::vector<std::string> warnings;  ///< unreadable files, unreadable folders (always shown)
 };
 
 /// Scan a folder tree (or a single file). Throws DicomError (exit 4) when
