@@ -54,6 +54,7 @@ struct Config {
   double post_scale = 1.08;           ///< global intensity scale of the post session
   double tissue_jitter = 0.05;        ///< fat/muscle relative intensity change in post (max)
   int supersample = 3;                ///< sub-samples per voxel edge (through-slice: more)
+  int coarsen = 1;                    ///< voxel size x N, matrix / N in-plane (quick small pairs)
   Anatomy anatomy;
 };
 
