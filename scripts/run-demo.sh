@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # README command 1: install what is missing, build, and run the main job on
-# the embedded default. For now the main job lists and converts the bundled
-# DICOM test data (test_data/dicom, and the real-scanner corpus in
-# ../shared/dicom when it is beside the checkout) into mrivol-demo-out/.
+# the embedded default. For now (until the comparison lands) the main job:
+#   1. simulates the phantom pair of the motivating case (mrivol-phantom
+#      --preset case: T2 sagittal lumbar, L4 foraminal draining vein, plexus
+#      engorged after exercise) into mrivol-demo-out/case/{pre,post,truth};
+#   2. lists and converts both sessions with mrivol-load (NIfTI + JSON);
+#   3. lists and converts the bundled DICOM (test_data/dicom) and, when the
+#      real-scanner corpus ../shared/dicom sits beside the checkout, every
+#      series in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -10,6 +15,10 @@ cd "$(dirname "$0")/.."
 BIN=${BUILD_DIR:-build}/tools
 OUT=${1:-mrivol-demo-out}
 mkdir -p "$OUT"
+
+echo "== phantom pair (motivating case) -> $OUT/case"
+"$BIN/mrivol-phantom" --out "$OUT/case" --preset case --force
+grep -A3 '"plexus_volume_mm3"' "$OUT/case/truth/truth.json"
 
 convert_all() {  # $1 = DICOM folder, $2 = output prefix
   local dir=$1 prefix=$2
@@ -21,6 +30,8 @@ convert_all() {  # $1 = DICOM folder, $2 = output prefix
   done
 }
 
+convert_all "$OUT/case/pre" case_pre
+convert_all "$OUT/case/post" case_post
 convert_all test_data/dicom bundled
 SHARED=${MRIVOL_SHARED_DIR:-../shared}/dicom
 if [ -d "$SHARED" ]; then
@@ -29,4 +40,4 @@ if [ -d "$SHARED" ]; then
     convert_all "$c" "$name"
   done
 fi
-echo "demo: outputs in $OUT/"
+echo "demo: outputs in $OUT/ (phantom truth: $OUT/case/truth/truth.json, previews: $OUT/case/truth/*.png)"

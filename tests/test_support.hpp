@@ -1,8 +1,12 @@
 // Shared helpers for the tests: locating ../shared, temporary folders.
 #pragma once
 
+#include <sys/wait.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace mrivol_test {
@@ -31,5 +35,37 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+inline std::string slurp(const std::string& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+/// A tool run as a user runs it: exit code, stdout, stderr.
+struct ToolRun {
+  int code = -1;
+  std::string out, err;
+};
+
+inline ToolRun run_tool(const std::string& tool, const std::string& args, const TempDir& scratch) {
+  const std::string o = scratch / ".stdout", e = scratch / ".stderr";
+  const std::string cmd = std::string(MRIVOL_TOOLS_DIR) + "/" + tool + " " + args + " >" + o + " 2>" + e;
+  const int st = std::system(cmd.c_str());
+  ToolRun r;
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = slurp(o);
+  r.err = slurp(e);
+  std::filesystem::remove(o);
+  std::filesystem::remove(e);
+  return r;
+}
+
+inline std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
 
 }  // namespace mrivol_test

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
         if (vm.count("supersample")) cfg.supersample = vm["supersample"].as<int>();
         phantom::validate(cfg);
         const std::string out = vm["out"].as<std::string>();
+        phantom::check_output(out, c.force);
         const phantom::Pair pair = phantom::generate(cfg, c.threads, rep);
         phantom::WriteOptions wo;
         wo.overwrite = c.force;

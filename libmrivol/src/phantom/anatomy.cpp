@@ -271,7 +271,8 @@ Sample Model::at(const Vec3& b) const {
     s.tissue = kFat;
     return s;
   }
-  s.tissue = l.v > bd ? kFat : kSoft;
+  (void)bd;
+  s.tissue = kSoft;  // viscera, retroperitoneum and the tissue between the muscles
   return s;
 }
 

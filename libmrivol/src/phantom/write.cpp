@@ -150,14 +150,20 @@ std::vector<unsigned> shuffled(std::size_t n, std::uint64_t key) {
 
 }  // namespace
 
-void write_pair(const Pair& in, const std::string& dir, const WriteOptions& opt, Reporter& rep) {
+void check_output(const std::string& dir, bool overwrite) {
   std::error_code ec;
-  if (fs::exists(dir, ec) && !opt.overwrite)
-    throw OutputError(dir, "already exists (use --force to overwrite)");
+  if (fs::exists(dir, ec) && !overwrite) throw OutputError(dir, "already exists (use --force to overwrite)");
   fs::path parent = fs::path(dir).parent_path();
   if (parent.empty()) parent = ".";
   if (!fs::is_directory(parent, ec))
     throw OutputError(dir, "parent folder " + parent.string() + " does not exist");
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw OutputError(dir, "parent folder " + parent.string() + " is not writable");
+}
+
+void write_pair(const Pair& in, const std::string& dir, const WriteOptions& opt, Reporter& rep) {
+  check_output(dir, opt.overwrite);
+  std::error_code ec;
   const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp, ec);
   struct Cleanup {

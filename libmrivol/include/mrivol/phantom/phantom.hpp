@@ -104,6 +104,9 @@ struct WriteOptions {
   bool previews = true;
   std::string command_line;
 };
+/// Throws OutputError unless write_pair could create `dir` (check before
+/// spending time on generate()).
+void check_output(const std::string& dir, bool overwrite);
 void write_pair(const Pair& p, const std::string& dir, const WriteOptions& opt,
                 Reporter& rep = null_reporter());
 
