@@ -171,6 +171,49 @@ TEST(PhantomImage, MotionMatrixMapsPreAnatomyOntoPost) {
   EXPECT_GT(moved, 0.5);
 }
 
+TEST(PhantomImage, PostureChangeIsNonRigidAndItsFieldIsExact) {
+  phantom::Config c = quick();
+  c.supersample = 1;
+  c.posture_deg = 1.5;
+  const phantom::Pair p = phantom::generate(c, 2);
+  ASSERT_TRUE(p.truth.non_rigid);
+  ASSERT_EQ(p.displacement.timepoints, 3u);
+  const auto& M = p.truth.pre_to_post;
+  double worst_rigid = 0;
+  int hits = 0, checked = 0;
+  for (const auto& l : p.truth.levels) {
+    const Vec3 c0 = l.disc_centre_lps;
+    const Vec3 pt{c0[0], c0[1] + p.config.anatomy.body_half_depth + 9, c0[2]};  // in the thecal sac
+    const Vec3 q = phantom::map_pre_to_post(p, pt);
+    const Vec3 r{M[0] * pt[0] + M[1] * pt[1] + M[2] * pt[2] + M[3],
+                 M[4] * pt[0] + M[5] * pt[1] + M[6] * pt[2] + M[7],
+                 M[8] * pt[0] + M[9] * pt[1] + M[10] * pt[2] + M[11]};
+    worst_rigid = std::max(worst_rigid, norm({q[0] - r[0], q[1] - r[1], q[2] - r[2]}));
+    const Vec3 iq = p.post.sac.geom.point_to_index(q);
+    ++checked;
+    hits += p.post.sac.at(std::lround(iq[0]), std::lround(iq[1]), std::lround(iq[2])) > 0.5f;
+  }
+  EXPECT_EQ(hits, checked) << "sac points must map into the post sac";
+  EXPECT_GT(worst_rigid, 0.3) << "the posture change should move the canal beyond the rigid part";
+  EXPECT_LT(worst_rigid, 10.0);
+  // The written field equals the mapping at voxel centres (float storage).
+  mrivol_test::TempDir d("posture_field");
+  phantom::WriteOptions wo;
+  wo.previews = false;
+  phantom::write_pair(p, d / "pair", wo);
+  const Volume f = io::read_image(d / "pair/truth/displacement_pre_to_post.nii.gz");
+  ASSERT_EQ(f.timepoints, 3u);
+  const auto& g = f.geom;
+  for (std::size_t k = 0; k < g.size[2]; k += 4)
+    for (std::size_t j = 0; j < g.size[1]; j += 37)
+      for (std::size_t i = 0; i < g.size[0]; i += 41) {
+        const Vec3 b = g.index_to_point(i, j, k);
+        const Vec3 q = phantom::map_pre_to_post(p, b);
+        for (int a = 0; a < 3; ++a)
+          ASSERT_NEAR(f.at(i, j, k, a), q[a] - b[a], 1e-3) << i << "," << j << "," << k;
+      }
+}
+
 TEST(PhantomFiles, RoundTripThroughTheLoader) {
   mrivol_test::TempDir d("phantom_rt");
   const std::string out = d / "pair";

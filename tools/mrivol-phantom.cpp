@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
                                                                           "bias field amplitude (0 = none)")(
             "post-scale", po::value<double>(), "global intensity scale of the post session")(
             "tissue-jitter", po::value<double>(), "max relative fat/muscle intensity change in post")(
+            "posture-deg", po::value<double>(),
+            "non-rigid posture change: lumbar curve change per level, degrees (0 = rigid)")(
             "supersample", po::value<int>(), "sub-samples per voxel edge (partial volume)")(
             "no-previews", po::bool_switch(), "do not write PNG previews");
         d.required_positional = {};
@@ -83,6 +85,7 @@ int main(int argc, char** argv) {
         num("bias", cfg.bias);
         num("post-scale", cfg.post_scale);
         num("tissue-jitter", cfg.tissue_jitter);
+        num("posture-deg", cfg.posture_deg);
         if (vm.count("supersample")) cfg.supersample = vm["supersample"].as<int>();
         phantom::validate(cfg);
         const std::string out = vm["out"].as<std::string>();

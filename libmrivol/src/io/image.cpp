@@ -9,6 +9,7 @@
 #include <itkMetaImageIO.h>
 #include <itkNiftiImageIO.h>
 #include <itkNrrdImageIO.h>
+#include <itkVectorImage.h>
 
 #include <algorithm>
 #include <cmath>
@@ -112,8 +113,54 @@ void write_image(const Volume& v, const std::string& path, const WriteOptions& o
   out.commit();
 }
 
+namespace {
+
+Volume read_vector_image(const std::string& path, ImageFormat f) {
+  using VImage = itk::VectorImage<float, 3>;
+  auto r = itk::ImageFileReader<VImage>::New();
+  r->SetImageIO(io_for(f));
+  r->SetFileName(path);
+  try {
+    r->Update();
+  } catch (const itk::ExceptionObject& e) {
+    throw InputError(path, std::string("cannot read image (") + e.GetDescription() + ")");
+  }
+  VImage::Pointer img = r->GetOutput();
+  Volume v;
+  const auto size = img->GetLargestPossibleRegion().GetSize();
+  for (unsigned i = 0; i < 3; ++i) {
+    v.geom.size[i] = size[i];
+    v.geom.spacing[i] = img->GetSpacing()[i];
+    v.geom.origin[i] = img->GetOrigin()[i];
+    for (unsigned j = 0; j < 3; ++j) v.geom.direction[3 * i + j] = img->GetDirection()[i][j];
+  }
+  const unsigned nc = img->GetNumberOfComponentsPerPixel();
+  v.timepoints = nc;
+  const std::size_t n = v.geom.voxels();
+  v.data.resize(n * nc);
+  const float* src = img->GetBufferPointer();  // pixel-interleaved
+  for (std::size_t i = 0; i < n; ++i)
+    for (unsigned c = 0; c < nc; ++c) v.data[c * n + i] = src[i * nc + c];
+  for (float x : v.data)
+    if (!std::isfinite(x)) throw InputError(path, "image contains NaN or infinite values");
+  return v;
+}
+
+}  // namespace
+
 Volume read_image(const std::string& path) {
   const ImageFormat f = format_from_path(path);
+  {
+    auto io = io_for(f);
+    io->SetFileName(path);
+    try {
+      io->ReadImageInformation();
+    } catch (const itk::ExceptionObject& e) {
+      throw InputError(path, std::string("cannot read image (") + e.GetDescription() + ")");
+    }
+    // Vector images (displacement fields): components become the volumes.
+    if (io->GetNumberOfComponents() > 1) return read_vector_image(path, f);
+  }
   auto r = itk::ImageFileReader<Image4>::New();
   r->SetImageIO(io_for(f));
   r->SetFileName(path);

@@ -258,7 +258,13 @@ void write_nifti(const Volume& v, const std::string& path, bool gz, const WriteO
     throw OutputError(path, "too many volumes for NIfTI-1 (" + std::to_string(v.timepoints) + ")");
   h.dim[4] = static_cast<std::int16_t>(v.timepoints);
   for (int i = 5; i < 8; ++i) h.dim[i] = 1;
-  h.pixdim[4] = static_cast<float>(v.timepoints > 1 ? v.time_step_s : 0.0);
+  if (opt.vector) {
+    h.dim[0] = 5;
+    h.dim[4] = 1;
+    h.dim[5] = static_cast<std::int16_t>(v.timepoints);
+    h.intent_code = 1007;  // NIFTI_INTENT_VECTOR
+  }
+  h.pixdim[4] = static_cast<float>(v.timepoints > 1 && !opt.vector ? v.time_step_s : 0.0);
   h.xyzt_units = 2 | 8;  // mm, s
   long lo = 0, hi = 0;
   const Storage s = choose_storage(v, opt, lo, hi);

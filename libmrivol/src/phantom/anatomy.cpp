@@ -104,9 +104,9 @@ Model::Channel Model::channel(int side, double t) const {
 Local Model::local(const Vec3& b) const {
   const double k = a_.lordosis, y = b[1], z = b[2];
   double t = z;
-  // Foot of the perpendicular on the axis: two Newton steps reach 1e-6 mm
+  // Foot of the perpendicular on the axis: three Newton steps reach 1e-5 mm
   // for the curvatures allowed (the model only needs a fixed smooth map).
-  for (int it = 0; it < 2 && k != 0; ++it) {
+  for (int it = 0; it < 3 && k != 0; ++it) {
     const double g = (y - k * t * t) * (2 * k * t) + (z - t);
     const double dg = -4 * k * k * t * t + 2 * k * (y - k * t * t) - 1;
     t -= g / dg;
@@ -225,10 +225,12 @@ Tissue Model::column(const Local& l) const {
 
 Sample Model::at(const Vec3& b) const {
   Sample s;
-  const double aw = a_.abdomen_half_width, ad = a_.abdomen_half_depth, yc_abd = -35.0;
-  const double ex = sq(b[0] / aw) + sq((b[1] - yc_abd) / ad);
-  if (ex > 1.0) return s;  // air
+  // Everything, the body outline included, is defined along the spine axis,
+  // so a change of the lumbar curve (posture) moves the whole body with it.
   const Local l = local(b);
+  const double aw = a_.abdomen_half_width, ad = a_.abdomen_half_depth, yc_abd = -35.0;
+  const double ex = sq(l.u / aw) + sq((l.v - yc_abd) / ad);
+  if (ex > 1.0) return s;  // air
   const bool canal = in_canal(l);
   if (vessel(l)) {
     s.tissue = kVein;
@@ -267,7 +269,7 @@ Sample Model::at(const Vec3& b) const {
     return s;
   }
   const double sf = a_.subcutaneous_fat;
-  if (sq(b[0] / (aw - sf)) + sq((b[1] - yc_abd) / (ad - sf)) > 1.0) {
+  if (sq(l.u / (aw - sf)) + sq((l.v - yc_abd) / (ad - sf)) > 1.0) {
     s.tissue = kFat;
     return s;
   }

@@ -111,6 +111,7 @@ std::string to_json(const Config& c) {
                  {"bias", c.bias},
                  {"post_scale", c.post_scale},
                  {"tissue_jitter", c.tissue_jitter},
+                 {"posture_deg", c.posture_deg},
                  {"supersample", c.supersample},
                  {"coarsen", c.coarsen},
                  {"anatomy", anatomy_json(c.anatomy)}};
@@ -135,6 +136,7 @@ Config config_from_json(const std::string& text, const std::string& origin) {
     get(j, "bias", c.bias);
     get(j, "post_scale", c.post_scale);
     get(j, "tissue_jitter", c.tissue_jitter);
+    get(j, "posture_deg", c.posture_deg);
     get(j, "supersample", c.supersample);
     get(j, "coarsen", c.coarsen);
     if (j.contains("anatomy")) anatomy_from(j.at("anatomy"), c.anatomy);
@@ -190,6 +192,8 @@ void validate(const Config& c) {
   if (!(c.tissue_jitter >= 0 && c.tissue_jitter <= 0.3)) bad("tissue-jitter must be in [0, 0.3]");
   if (c.supersample < 1 || c.supersample > 8) bad("supersample must be in [1, 8]");
   if (c.coarsen < 1 || c.coarsen > 4) bad("coarsen must be in [1, 4]");
+  if (!(c.posture_deg >= 0 && c.posture_deg <= 3)) bad("posture-deg must be in [0, 3]");
+  if (!(c.anatomy.lordosis >= 0 && c.anatomy.lordosis <= 0.0016)) bad("lordosis must be in [0, 0.0016] 1/mm");
   const Anatomy& a = c.anatomy;
   if (!(a.vein_radius > 0.3 && a.vein_radius < 5)) bad("vein_radius must be in (0.3, 5) mm");
   if (a.vein_radius_var < 0 || a.vein_radius_var >= a.vein_radius)
@@ -290,7 +294,26 @@ Geometry session_grid(const Config& c, const Vec3& centre) {
   return g;
 }
 
+/// Post-session anatomy: the lordotic curve changes by posture_deg per level
+/// (a level is about 37 mm of spine: d(slope) = 2 dk * 37 mm).
+Anatomy post_anatomy(const Config& c) {
+  Anatomy a = c.anatomy;
+  a.lordosis += std::tan(c.posture_deg * kPi / 180) / (2 * 37.0);
+  return a;
+}
+
 }  // namespace
+
+Vec3 map_pre_to_post(const Pair& p, const Vec3& b) {
+  Vec3 q = b;
+  if (p.config.posture_deg > 0) {
+    const Model pre(p.config.anatomy, 1.0), post(post_anatomy(p.config), 1.0);
+    q = post.body(pre.local(b));
+  }
+  const auto& M = p.truth.pre_to_post;
+  return {M[0] * q[0] + M[1] * q[1] + M[2] * q[2] + M[3], M[4] * q[0] + M[5] * q[1] + M[6] * q[2] + M[7],
+          M[8] * q[0] + M[9] * q[1] + M[10] * q[2] + M[11]};
+}
 
 double plexus_volume(const Config& c, double radius_scale, double grid_mm, unsigned threads) {
   const Model m(c.anatomy, radius_scale);
@@ -354,6 +377,7 @@ Pair generate(const Config& in, unsigned threads, Reporter& rep) {
   p.truth.pre_to_post = M;
   p.truth.rotation_deg = c.motion_deg;
   p.truth.translation_mm = c.motion_mm;
+  p.truth.non_rigid = c.posture_deg > 0;
 
   SessionSpec pre, post;
   pre.grid = session_grid(c, centre);
@@ -365,6 +389,8 @@ Pair generate(const Config& in, unsigned threads, Reporter& rep) {
   post.grid = session_grid(c, moved);
   post.body_from_world = Minv;
   post.radius_scale = c.engorgement;
+  post.anatomy = post_anatomy(c);
+  pre.anatomy = c.anatomy;
   post.scale = c.post_scale;
   post.fat_gain = 1 + d.in(-c.tissue_jitter, c.tissue_jitter);
   post.muscle_gain = 1 + d.in(-c.tissue_jitter, c.tissue_jitter);
@@ -382,7 +408,7 @@ Pair generate(const Config& in, unsigned threads, Reporter& rep) {
   // coordinates.
   const double h = 0.2;
   double vpre = 0, vpost = 0;
-  const Model post_model(c.anatomy, c.engorgement);
+  const Model post_model(post_anatomy(c), c.engorgement);
   const auto lpre = plexus_counts(pre_model, h, threads, vpre);
   const auto lpost = plexus_counts(post_model, h, threads, vpost);
   p.truth.grid_mm = h;
@@ -400,6 +426,26 @@ Pair generate(const Config& in, unsigned threads, Reporter& rep) {
     lt.sac_area_post_mm2 = sac_area(post_model, c.anatomy, t, 0.05);
     lt.disc_centre_lps = pre_model.body({0, 0, t});
     p.truth.levels.push_back(lt);
+  }
+  if (p.truth.non_rigid) {
+    // The exact mapping as a displacement field on the pre grid.
+    Volume& dv = p.displacement;
+    dv.geom = p.pre.image.geom;
+    dv.timepoints = 3;
+    const std::size_t n = dv.geom.voxels();
+    dv.data.resize(3 * n);
+    const Model pm(c.anatomy, 1.0), qm(post_anatomy(c), 1.0);
+    parallel_for(dv.geom.size[2], threads, [&](std::size_t k) {
+      for (std::size_t j = 0; j < dv.geom.size[1]; ++j)
+        for (std::size_t i = 0; i < dv.geom.size[0]; ++i) {
+          const Vec3 b = dv.geom.index_to_point(i, j, k);
+          const Vec3 q = qm.body(pm.local(b));
+          const std::size_t idx = (k * dv.geom.size[1] + j) * dv.geom.size[0] + i;
+          for (int r = 0; r < 3; ++r)
+            dv.data[r * n + idx] = static_cast<float>(M[4 * r] * q[0] + M[4 * r + 1] * q[1] +
+                                                      M[4 * r + 2] * q[2] + M[4 * r + 3] - b[r]);
+        }
+    });
   }
   return p;
 }

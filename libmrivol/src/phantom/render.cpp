@@ -22,7 +22,7 @@ double uniform01(std::uint64_t key, std::uint64_t index) {
 
 void render(const Config& c, const SessionSpec& spec, Session& s, unsigned threads, Reporter& rep,
             const std::string& stage) {
-  const Model model(c.anatomy, spec.radius_scale);
+  const Model model(spec.anatomy, spec.radius_scale);
   std::array<double, kTissueCount> signal = tissue_signal(c);
   signal[kFat] *= spec.fat_gain;
   signal[kEpiFat] *= spec.fat_gain;

@@ -13,6 +13,7 @@ struct SessionSpec {
   Geometry grid;                             ///< the scan's voxel grid (session LPS)
   std::array<double, 16> body_from_world{};  ///< row-major 4x4: session LPS -> body
   double radius_scale = 1.0;
+  Anatomy anatomy;     ///< the session's anatomy (posture)
   double scale = 1.0;  ///< global intensity scale
   double fat_gain = 1.0, muscle_gain = 1.0;
   std::array<double, 6> bias_phase{};  ///< bias field phases

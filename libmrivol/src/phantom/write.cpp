@@ -135,7 +135,14 @@ ordered_json truth_json(const Pair& p) {
          "maps a physical LPS point of the pre scan to the same anatomical point of the post scan"},
         {"rotation_deg", t.rotation_deg},
         {"translation_mm", t.translation_mm},
-        {"non_rigid", false}}},
+        {"non_rigid", t.non_rigid},
+        {"posture_deg_per_level", p.config.posture_deg},
+        {"displacement_field",
+         t.non_rigid
+             ? ordered_json("displacement_pre_to_post.nii.gz: on the pre grid, LPS components (mm, as "
+                            "ITK/ANTs write displacement fields); p + d(p) is the post point of the anatomy "
+                            "at pre point p, rigid motion included")
+             : ordered_json(nullptr)}}},
       {"engorgement", p.config.engorgement},
       {"seed", p.config.seed},
       {"config", nlohmann::json::parse(to_json(p.config))}};
@@ -210,6 +217,12 @@ void write_pair(const Pair& in, const std::string& dir, const WriteOptions& opt,
     io::write_image(ses.plexus, tdir + "/" + who + "_plexus_fraction.nii.gz");
     io::write_image(binary(ses.canal), tdir + "/" + who + "_canal.nii.gz");
     io::write_image(binary(ses.sac), tdir + "/" + who + "_thecal_sac.nii.gz");
+  }
+  if (!p.displacement.data.empty()) {
+    io::WriteOptions vo;
+    vo.vector = true;
+    vo.keep_integer_storage = false;
+    io::write_image(p.displacement, tdir + "/displacement_pre_to_post.nii.gz", vo);
   }
   rep.progress("write", 0.75);
   if (opt.previews) previews(p, tdir);

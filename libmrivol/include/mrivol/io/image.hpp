@@ -19,6 +19,9 @@ struct WriteOptions {
   /// data (as dcm2niix does); otherwise float32.
   bool keep_integer_storage = true;
   int gzip_level = 6;
+  /// NIfTI: the volumes are the components of one vector per voxel (e.g. a
+  /// displacement field): written 5D with intent VECTOR, as ITK/ANTs do.
+  bool vector = false;
 };
 
 /// Write atomically (temporary name, then rename). NIfTI gets qform and sform

@@ -52,9 +52,14 @@ struct Config {
   double snr = 25.0;                  ///< signal of the brightest tissue / noise sigma
   double bias = 0.15;                 ///< amplitude of the smooth multiplicative bias field
   double post_scale = 1.08;           ///< global intensity scale of the post session
-  double tissue_jitter = 0.05;        ///< fat/muscle relative intensity change in post (max)
-  int supersample = 3;                ///< sub-samples per voxel edge (through-slice: more)
-  int coarsen = 1;                    ///< voxel size x N, matrix / N in-plane (quick small pairs)
+  double tissue_jitter = 0.08;        ///< fat/muscle relative intensity change in post (max)
+  /// Optional non-rigid posture change: the lumbar curve changes by this many
+  /// degrees per level in post (about 1 is realistic; 0 = rigid only). The
+  /// whole body follows the spine axis, so the canal contents follow the
+  /// vertebrae and the abdomen shifts by a few millimetres.
+  double posture_deg = 0.0;
+  int supersample = 3;  ///< sub-samples per voxel edge (through-slice: more)
+  int coarsen = 1;      ///< voxel size x N, matrix / N in-plane (quick small pairs)
   Anatomy anatomy;
 };
 
@@ -78,6 +83,7 @@ struct Truth {
   std::array<double, 16> pre_to_post{};  ///< row-major 4x4, LPS mm
   double rotation_deg = 0, translation_mm = 0;
   double grid_mm = 0;  ///< fine-grid step used for the volumes
+  bool non_rigid = false;
 };
 
 struct Session {
@@ -89,7 +95,15 @@ struct Pair {
   Config config;  ///< after random draws (what was actually simulated)
   Session pre, post;
   Truth truth;
+  /// With a posture change: on the pre grid, 3 volumes (LPS x, y, z
+  /// components, mm) of the displacement d such that p + d(p) is the post
+  /// point of the anatomy at pre point p (rigid motion included). Empty
+  /// otherwise (the 4x4 matrix is then the exact mapping).
+  Volume displacement;
 };
+
+/// Exact pre -> post mapping of a body (= pre LPS) point, posture included.
+Vec3 map_pre_to_post(const Pair& p, const Vec3& pre_point);
 
 /// Simulate a pair. Deterministic for a given config (any thread count).
 Pair generate(const Config& c, unsigned threads = 0, Reporter& rep = null_reporter());
