@@ -260,6 +260,16 @@ TEST(PhantomFiles, RoundTripThroughTheLoader) {
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos);
 }
 
+TEST(PhantomConfig, CommittedPresetsMatchTheBuiltIns) {
+  // test_data/phantom/*.json are the built-in presets as editable files
+  // (mrivol-phantom --preset test_data/phantom/case.json == --preset case).
+  for (const char* name : {"default", "case", "null", "small"}) {
+    const std::string file = std::string(MRIVOL_SOURCE_DIR) + "/test_data/phantom/" + name + ".json";
+    EXPECT_EQ(mrivol_test::slurp(file), phantom::to_json(phantom::preset(name))) << file;
+    EXPECT_EQ(phantom::to_json(phantom::preset(file)), phantom::to_json(phantom::preset(name))) << file;
+  }
+}
+
 TEST(PhantomConfig, JsonRoundTripAndValidation) {
   phantom::Config c = phantom::preset("case");
   c.seed = 42;
