@@ -11,7 +11,7 @@ PACKAGES=(
   libboost-program-options-dev
   libgtest-dev libgmock-dev
   nlohmann-json3-dev zlib1g-dev
-  dcm2niix time                          # benchmark peer and timer
+  dcm2niix elastix time                  # benchmark peers and timer
   clang-format                           # format check in the test suite
 )
 

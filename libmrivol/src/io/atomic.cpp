@@ -83,6 +83,56 @@ void AtomicOutput::commit() {
   committed_ = true;
 }
 
+void check_folder_writable(const std::string& dir, bool overwrite) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !overwrite) throw OutputError(dir, "already exists (use --force to overwrite)");
+  fs::path parent = fs::path(dir).parent_path();
+  if (parent.empty()) parent = ".";
+  if (!fs::is_directory(parent, ec))
+    throw OutputError(dir, "parent folder " + parent.string() + " does not exist");
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw OutputError(dir, "parent folder " + parent.string() + " is not writable");
+}
+
+AtomicFolder::AtomicFolder(const std::string& dir, bool overwrite) : final_(dir), overwrite_(overwrite) {
+  check_folder_writable(dir, overwrite);
+  std::random_device rd;
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, "%08x", static_cast<unsigned>(rd()));
+  std::string base = fs::path(dir).filename().string();
+  if (base.empty()) base = "out";
+  temp_ = (fs::path(dir).parent_path() / ("." + base + ".tmp-" + std::to_string(::getpid()) + "-" + suffix))
+              .string();
+  std::error_code ec;
+  if (!fs::create_directory(temp_, ec) || ec)
+    throw OutputError(
+        dir, "cannot create a temporary folder (" + (ec ? ec.message() : std::string("exists")) + ")");
+}
+
+AtomicFolder::~AtomicFolder() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove_all(temp_, ec);
+  }
+}
+
+void AtomicFolder::commit() {
+  std::error_code ec;
+  const std::string old = final_ + ".old-" + std::to_string(::getpid());
+  const bool had = fs::exists(final_, ec);
+  if (had && !overwrite_) throw OutputError(final_, "appeared while writing (use --force to overwrite)");
+  if (had) fs::rename(final_, old, ec);
+  if (ec) throw OutputError(final_, "cannot move the existing folder aside (" + ec.message() + ")");
+  fs::rename(temp_, final_, ec);
+  if (ec) {
+    std::error_code e2;
+    if (had) fs::rename(old, final_, e2);
+    throw OutputError(final_, "cannot rename the finished folder into place (" + ec.message() + ")");
+  }
+  committed_ = true;
+  if (had) fs::remove_all(old, ec);
+}
+
 void write_text_file(const std::string& path, const std::string& content, bool overwrite) {
   AtomicOutput out(path, overwrite);
   {

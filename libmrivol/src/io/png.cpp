@@ -113,5 +113,26 @@ std::vector<std::uint8_t> window(const std::vector<float>& values, double lo_pct
   return out;
 }
 
+void write_checkerboard(const Volume& a, const Volume& b, const std::string& path, bool overwrite) {
+  const auto& g = a.geom;
+  const Vec3 c = g.index_to_point((g.size[0] - 1) / 2.0, (g.size[1] - 1) / 2.0, (g.size[2] - 1) / 2.0);
+  double ext = 0;
+  for (int i = 0; i < 3; ++i) ext = std::max(ext, g.size[i] * g.spacing[i]);
+  const double px = std::max(ext / 400.0, std::min({g.spacing[0], g.spacing[1], g.spacing[2]}));
+  const unsigned n = static_cast<unsigned>(std::min(512.0, ext / px));
+  const Plane planes[2] = {sagittal_plane(c, px, n, n), axial_plane(c, px, n, n)};
+  const unsigned gap = 4, w = 2 * n + gap;
+  std::vector<std::uint8_t> out(std::size_t(w) * n, 0);
+  for (int p = 0; p < 2; ++p) {
+    const auto wa = window(sample_plane(a, planes[p])), wb = window(sample_plane(b, planes[p]));
+    for (unsigned r = 0; r < n; ++r)
+      for (unsigned col = 0; col < n; ++col) {
+        const bool use_b = ((r / 16) + (col / 16)) % 2 == 1;
+        out[std::size_t(r) * w + p * (n + gap) + col] = (use_b ? wb : wa)[std::size_t(r) * n + col];
+      }
+  }
+  write_png(path, w, n, out, 1, overwrite);
+}
+
 }  // namespace io
 }  // namespace mrivol

@@ -157,30 +157,12 @@ std::vector<unsigned> shuffled(std::size_t n, std::uint64_t key) {
 
 }  // namespace
 
-void check_output(const std::string& dir, bool overwrite) {
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !overwrite) throw OutputError(dir, "already exists (use --force to overwrite)");
-  fs::path parent = fs::path(dir).parent_path();
-  if (parent.empty()) parent = ".";
-  if (!fs::is_directory(parent, ec))
-    throw OutputError(dir, "parent folder " + parent.string() + " does not exist");
-  if (::access(parent.c_str(), W_OK) != 0)
-    throw OutputError(dir, "parent folder " + parent.string() + " is not writable");
-}
+void check_output(const std::string& dir, bool overwrite) { io::check_folder_writable(dir, overwrite); }
 
 void write_pair(const Pair& in, const std::string& dir, const WriteOptions& opt, Reporter& rep) {
-  check_output(dir, opt.overwrite);
+  io::AtomicFolder folder(dir, opt.overwrite);
+  const std::string tmp = folder.temp_path();
   std::error_code ec;
-  const std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp, ec);
-  struct Cleanup {
-    std::string p;
-    bool keep = false;
-    ~Cleanup() {
-      std::error_code e;
-      if (!keep) fs::remove_all(p, e);
-    }
-  } cleanup{tmp};
   for (const char* sub : {"pre", "post", "truth"})
     if (!fs::create_directories(fs::path(tmp) / sub, ec))
       throw OutputError(tmp, "cannot create folder (" + ec.message() + ")");
@@ -240,19 +222,7 @@ void write_pair(const Pair& in, const std::string& dir, const WriteOptions& opt,
   io::write_text_file(tmp + "/provenance.json", prov.dump(2) + "\n", false);
   io::write_text_file(tmp + "/phantom.json", cfg, false);
 
-  // Swap into place: an existing DIR is only removed once the new one is complete.
-  const std::string old = dir + ".old-" + std::to_string(::getpid());
-  const bool had = fs::exists(dir, ec);
-  if (had) fs::rename(dir, old, ec);
-  if (ec) throw OutputError(dir, "cannot move the existing folder aside (" + ec.message() + ")");
-  fs::rename(tmp, dir, ec);
-  if (ec) {
-    std::error_code e2;
-    if (had) fs::rename(old, dir, e2);
-    throw OutputError(dir, "cannot rename the finished folder into place (" + ec.message() + ")");
-  }
-  cleanup.keep = true;
-  if (had) fs::remove_all(old, ec);
+  folder.commit();
   rep.progress("write", 1.0);
 }
 

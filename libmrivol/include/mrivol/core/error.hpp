@@ -45,6 +45,10 @@ struct InputError : Error {
 struct DicomError : Error {
   DicomError(const std::string& path, const std::string& problem) : Error(ExitCode::dicom, path, problem) {}
 };
+struct RegistrationError : Error {
+  RegistrationError(const std::string& path, const std::string& problem)
+      : Error(ExitCode::registration, path, problem) {}
+};
 struct OutputError : Error {
   OutputError(const std::string& path, const std::string& problem) : Error(ExitCode::output, path, problem) {}
 };

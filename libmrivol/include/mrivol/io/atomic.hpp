@@ -27,6 +27,27 @@ class AtomicOutput {
   bool committed_ = false;
 };
 
+/// An output folder assembled under a temporary name beside it and swapped
+/// into place by commit(); an existing folder (with overwrite) is removed only
+/// once the new one is complete. The temporary folder is removed on failure.
+class AtomicFolder {
+ public:
+  AtomicFolder(const std::string& dir, bool overwrite);
+  ~AtomicFolder();
+  AtomicFolder(const AtomicFolder&) = delete;
+  AtomicFolder& operator=(const AtomicFolder&) = delete;
+  const std::string& temp_path() const { return temp_; }
+  std::string operator/(const std::string& name) const { return temp_ + "/" + name; }
+  void commit();
+
+ private:
+  std::string final_, temp_;
+  bool overwrite_, committed_ = false;
+};
+
+/// Throws OutputError unless `dir` could be created (or replaced, with overwrite).
+void check_folder_writable(const std::string& dir, bool overwrite);
+
 /// Write `content` to `path` atomically.
 void write_text_file(const std::string& path, const std::string& content, bool overwrite);
 

@@ -33,5 +33,10 @@ std::vector<float> sample_plane(const Volume& v, const Plane& p);
 /// Map to 8 bits between two percentiles of the (non-zero) values.
 std::vector<std::uint8_t> window(const std::vector<float>& values, double lo_pct = 0.5, double hi_pct = 99.5);
 
+/// Checkerboard QC picture: sagittal and axial planes through the centre of
+/// `a`'s grid, alternating 16-pixel tiles of a and b (each windowed on its
+/// own, so intensity differences between sessions do not hide edges).
+void write_checkerboard(const Volume& a, const Volume& b, const std::string& path, bool overwrite);
+
 }  // namespace io
 }  // namespace mrivol

@@ -1,0 +1,22 @@
+// Reading a scan given on the command line: a DICOM folder or file (through
+// the loader) or an image file (.nii, .nii.gz, .nrrd, .nhdr, .mha, .mhd).
+#pragma once
+
+#include <string>
+
+#include "mrivol/core/reporter.hpp"
+#include "mrivol/core/volume.hpp"
+
+namespace mrivol {
+namespace io {
+
+/// With several DICOM image sets and an empty `series`, throws DicomError
+/// listing them (exit 4).
+Volume read_scan(const std::string& path, const std::string& series = "", unsigned threads = 0,
+                 Reporter& rep = null_reporter());
+
+/// Is `path` an image file by extension (else it is treated as DICOM)?
+bool is_image_file(const std::string& path);
+
+}  // namespace io
+}  // namespace mrivol

@@ -1,0 +1,67 @@
+// Pre/post registration (ITK v4 framework inside).
+//
+// fixed = pre, moving = post. The result maps a physical LPS point of pre to
+// the same anatomical point of post (ITK's convention for the transform a
+// registration of moving onto fixed produces).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "mrivol/core/reporter.hpp"
+#include "mrivol/core/transform.hpp"
+#include "mrivol/core/volume.hpp"
+
+namespace mrivol {
+namespace registration {
+
+struct Config {
+  std::vector<std::string> stages{"rigid"};  ///< rigid (affine, bspline: not yet)
+  /// auto: header when both scans share a frame of reference (or their grids
+  /// overlap), else moments; header: scanner coordinates (identity); moments:
+  /// centres of mass; geometry: image centres.
+  std::string init = "auto";
+  std::vector<double> shrink_mm{6.0, 3.0, 0.0};  ///< target voxel size per level (0 = native)
+  /// Gaussian sigma per level (mm); a little smoothing at the finest level
+  /// keeps low-SNR pairs from wandering.
+  std::vector<double> smooth_mm{3.0, 1.5, 0.5};
+  int bins = 32;
+  int samples = 25000;  ///< random metric samples per level (seeded; at most every voxel)
+  std::uint64_t seed = 1;
+  int iterations = 250;                                   ///< per level
+  double max_translation_mm = 80, max_rotation_deg = 30;  ///< plausibility limits
+  unsigned threads = 0;
+};
+
+struct LevelReport {
+  std::array<double, 3> voxel_mm{};
+  int iterations = 0;
+  double metric = 0;
+  std::string stop;
+};
+
+struct Result {
+  Transform transform;  ///< pre point -> post point
+  Transform initial;
+  std::string init_used;
+  double metric_before = 0, metric_after = 0;  ///< Mattes MI (ITK sign: lower is better)
+  std::vector<LevelReport> levels;
+  double seconds = 0;
+};
+
+/// Registers moving (post) onto fixed (pre). Masks (optional, non-zero =
+/// inside) restrict the metric. Throws RegistrationError (exit 5) when the
+/// optimiser diverges or the result is implausible.
+Result register_images(const Volume& fixed, const Volume& moving, const Volume* fixed_mask,
+                       const Volume* moving_mask, const Config& cfg, const Transform* initial = nullptr,
+                       Reporter& rep = null_reporter());
+
+enum class Interpolation { nearest, linear, bspline };
+
+/// moving resampled on `grid` through `t` (grid point -> moving point); 0 outside.
+Volume resample(const Volume& moving, const Geometry& grid, const Transform& t, Interpolation interp,
+                unsigned threads = 0);
+
+}  // namespace registration
+}  // namespace mrivol

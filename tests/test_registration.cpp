@@ -1,0 +1,181 @@
+// Rigid registration: tiny exact cases and phantom pairs with known motion.
+//
+// TRE = distance between where the found transform and the true motion send
+// points of the pre scan's spinal canal (truth canal fraction > 0.5).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "mrivol/core/error.hpp"
+#include "mrivol/io/transform_file.hpp"
+#include "mrivol/phantom/phantom.hpp"
+#include "mrivol/registration/register.hpp"
+#include "test_support.hpp"
+
+using namespace mrivol;
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+Transform rigid(double rx, double ry, double rz, const Vec3& t, const Vec3& centre) {
+  const double a = rx * kPi / 180, b = ry * kPi / 180, c = rz * kPi / 180;
+  const double Rx[9] = {1, 0, 0, 0, std::cos(a), -std::sin(a), 0, std::sin(a), std::cos(a)};
+  const double Ry[9] = {std::cos(b), 0, std::sin(b), 0, 1, 0, -std::sin(b), 0, std::cos(b)};
+  const double Rz[9] = {std::cos(c), -std::sin(c), 0, std::sin(c), std::cos(c), 0, 0, 0, 1};
+  double T[9], R[9];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      T[3 * i + j] = 0;
+      for (int k = 0; k < 3; ++k) T[3 * i + j] += Ry[3 * i + k] * Rx[3 * k + j];
+    }
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      R[3 * i + j] = 0;
+      for (int k = 0; k < 3; ++k) R[3 * i + j] += Rz[3 * i + k] * T[3 * k + j];
+    }
+  Transform tr;
+  for (int i = 0; i < 9; ++i) tr.matrix[i] = R[i];
+  for (int i = 0; i < 3; ++i)
+    tr.translation[i] =
+        centre[i] + t[i] - (R[3 * i] * centre[0] + R[3 * i + 1] * centre[1] + R[3 * i + 2] * centre[2]);
+  return tr;
+}
+
+/// Smooth blobs: an analytic image, so a moved copy is exact.
+double blobs(const Vec3& p) {
+  static const double c[6][4] = {{0, 0, 0, 9},   {14, 3, -5, 5},   {-10, 12, 6, 6},
+                                 {4, -13, 9, 4}, {-6, -6, -14, 5}, {11, 10, 13, 3}};
+  double v = 0;
+  for (const auto& b : c) {
+    const double d2 = std::pow(p[0] - b[0], 2) + std::pow(p[1] - b[1], 2) + std::pow(p[2] - b[2], 2);
+    v += 1000 * std::exp(-d2 / (2 * b[3] * b[3]));
+  }
+  return v;
+}
+
+Volume sample(const Geometry& g, const Transform& world_to_body) {
+  Volume v;
+  v.geom = g;
+  v.data.resize(g.voxels());
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i)
+        v.data[(k * g.size[1] + j) * g.size[0] + i] =
+            static_cast<float>(blobs(world_to_body.apply(g.index_to_point(i, j, k))));
+  return v;
+}
+
+TEST(Registration, RecoversAKnownRigidMotionOfAnalyticBlobs) {
+  Geometry g;
+  g.size = {64, 64, 64};
+  g.origin = {-31.5, -31.5, -31.5};
+  const Transform truth = rigid(3, -2, 4, {2.5, -1.5, 3.0}, {0, 0, 0});  // body (pre) -> post
+  const Volume fixed = sample(g, Transform{});
+  const Volume moving = sample(g, truth.inverse());
+  registration::Config cfg;
+  cfg.threads = 2;
+  const auto r = registration::register_images(fixed, moving, nullptr, nullptr, cfg);
+  double worst = 0;
+  for (double x : {-15.0, 15.0})
+    for (double y : {-15.0, 15.0})
+      for (double z : {-15.0, 15.0}) {
+        const Vec3 a = r.transform.apply({x, y, z}), b = truth.apply({x, y, z});
+        worst = std::max(worst, norm({a[0] - b[0], a[1] - b[1], a[2] - b[2]}));
+      }
+  EXPECT_LT(worst, 0.05) << "corner TRE (mm)";
+  EXPECT_LT(r.metric_after, r.metric_before);
+  EXPECT_EQ(r.levels.size(), 3u);
+}
+
+struct PairCase {
+  std::string name, contrast, acquisition;
+  double deg, mm, snr;
+  double median_max, max_max;  ///< asserted bounds (mm)
+};
+
+class PhantomRegistration : public ::testing::TestWithParam<PairCase> {};
+
+TEST_P(PhantomRegistration, CanalTreWithinBounds) {
+  const PairCase pc = GetParam();
+  phantom::Config c;
+  c.seed = 5;
+  c.contrast = pc.contrast;
+  c.acquisition = pc.acquisition;
+  c.motion_deg = pc.deg;
+  c.motion_mm = pc.mm;
+  c.snr = pc.snr;
+  c.supersample = 2;
+  const phantom::Pair p = phantom::generate(c, 2);
+  registration::Config cfg;
+  cfg.threads = 2;
+  const auto r = registration::register_images(p.pre.image, p.post.image, nullptr, nullptr, cfg);
+  std::vector<double> tre;
+  const auto& g = p.pre.canal.geom;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; j += 2)
+      for (std::size_t i = 0; i < g.size[0]; i += 2) {
+        if (p.pre.canal.at(i, j, k) < 0.5f) continue;
+        const Vec3 pt = g.index_to_point(i, j, k);
+        const Vec3 a = r.transform.apply(pt), b = phantom::map_pre_to_post(p, pt);
+        tre.push_back(norm({a[0] - b[0], a[1] - b[1], a[2] - b[2]}));
+      }
+  ASSERT_GT(tre.size(), 100u);
+  std::sort(tre.begin(), tre.end());
+  const double median = tre[tre.size() / 2], max = tre.back();
+  RecordProperty("median_tre_mm", std::to_string(median));
+  RecordProperty("max_tre_mm", std::to_string(max));
+  EXPECT_LE(median, pc.median_max) << pc.name << " max " << max << " time " << r.seconds;
+  EXPECT_LE(max, pc.max_max) << pc.name << " median " << median;
+}
+
+// Targets from the issue: 3D 1 mm pairs median <= 0.1 mm, max <= 0.5 mm;
+// sagittal 2D thick-slice pairs median <= 0.3 mm; motions up to 6 deg and
+// 12 mm, both contrasts, a low-SNR pair.
+INSTANTIATE_TEST_SUITE_P(
+    Phantom, PhantomRegistration,
+    ::testing::Values(PairCase{"iso3d_t2_default", "t2", "iso3d", 3, 4, 25, 0.1, 0.5},
+                      PairCase{"iso3d_t2_large_motion", "t2", "iso3d", 6, 12, 25, 0.1, 0.5},
+                      PairCase{"iso3d_t1c", "t1c", "iso3d", 5, 8, 25, 0.1, 0.5},
+                      PairCase{"iso3d_t2_low_snr", "t2", "iso3d", 4, 6, 8, 0.1, 0.5},
+                      PairCase{"sag2d_t2_large_motion", "t2", "sag2d", 6, 12, 25, 0.3, 1.5},
+                      PairCase{"sag2d_t1c", "t1c", "sag2d", 3, 4, 25, 0.3, 1.5}),
+    [](const auto& i) { return i.param.name; });
+
+TEST(Registration, RepeatableWithTheSameInputsAndThreads) {
+  phantom::Config c = phantom::preset("small");
+  const phantom::Pair p = phantom::generate(c, 2);
+  registration::Config cfg;
+  cfg.threads = 2;
+  const auto a = registration::register_images(p.pre.image, p.post.image, nullptr, nullptr, cfg);
+  const auto b = registration::register_images(p.pre.image, p.post.image, nullptr, nullptr, cfg);
+  for (int i = 0; i < 9; ++i) EXPECT_NEAR(a.transform.matrix[i], b.transform.matrix[i], 1e-6);
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(a.transform.translation[i], b.transform.translation[i], 1e-6);
+}
+
+TEST(Registration, ImplausibleResultIsAnErrorNotASilentTransform) {
+  phantom::Config c = phantom::preset("small");
+  const phantom::Pair p = phantom::generate(c, 2);
+  registration::Config cfg;
+  cfg.threads = 2;
+  cfg.max_rotation_deg = 0.5;  // the true motion is 3 degrees
+  try {
+    registration::register_images(p.pre.image, p.post.image, nullptr, nullptr, cfg);
+    FAIL() << "expected a RegistrationError";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::registration);
+  }
+}
+
+TEST(Registration, TransformFileRoundTrip) {
+  mrivol_test::TempDir d("tfm");
+  const Transform t = rigid(1, 2, 3, {4, 5, 6}, {10, 20, 30});
+  io::write_transform(t, d / "t.tfm", false);
+  const Transform r = io::read_transform(d / "t.tfm");
+  for (int i = 0; i < 9; ++i) EXPECT_NEAR(r.matrix[i], t.matrix[i], 1e-12);
+  for (int i = 0; i < 3; ++i) EXPECT_NEAR(r.translation[i], t.translation[i], 1e-9);
+  EXPECT_NE(mrivol_test::slurp(d / "t.tfm").find("AffineTransform_double_3_3"), std::string::npos);
+}
+
+}  // namespace
