@@ -213,8 +213,8 @@ class Observer : public itk::Command {
       if (levels->size() < voxel.size()) r.voxel_mm = voxel[levels->size()];
       // First step of each level: half its (largest) voxel size, so the fine
       // levels refine what the coarse ones found instead of jumping away.
-      if (optimizer)
-        optimizer->SetLearningRate(0.5 * std::max({r.voxel_mm[0], r.voxel_mm[1], r.voxel_mm[2]}));
+      const double vmax = std::max({r.voxel_mm[0], r.voxel_mm[1], r.voxel_mm[2]});
+      if (optimizer) optimizer->SetLearningRate(0.5 * vmax);
       levels->push_back(r);
     }
   }
