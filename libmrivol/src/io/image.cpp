@@ -16,6 +16,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "../core/itk_bridge.hpp"
 #include "mrivol/core/error.hpp"
 #include "mrivol/io/atomic.hpp"
 #include "nifti.hpp"
@@ -49,26 +50,7 @@ template <unsigned D>
 void write_itk(const Volume& v, const std::string& path, ImageFormat f) {
   using Img = itk::Image<float, D>;
   auto img = Img::New();
-  typename Img::SizeType size;
-  typename Img::SpacingType sp;
-  typename Img::PointType org;
-  typename Img::DirectionType dir;
-  dir.SetIdentity();
-  for (unsigned i = 0; i < 3; ++i) {
-    size[i] = v.geom.size[i];
-    sp[i] = v.geom.spacing[i];
-    org[i] = v.geom.origin[i];
-    for (unsigned j = 0; j < 3; ++j) dir[i][j] = v.geom.direction[3 * i + j];
-  }
-  if constexpr (D == 4) {
-    size[3] = v.timepoints;
-    sp[3] = v.time_step_s > 0 ? v.time_step_s : 1.0;
-    org[3] = 0;
-  }
-  img->SetRegions(typename Img::RegionType(size));
-  img->SetSpacing(sp);
-  img->SetOrigin(org);
-  img->SetDirection(dir);
+  set_itk_geometry(img.GetPointer(), v.geom, v.timepoints, v.time_step_s > 0 ? v.time_step_s : 1.0);
   img->GetPixelContainer()->SetImportPointer(const_cast<float*>(v.data.data()), v.data.size(), false);
   auto w = itk::ImageFileWriter<Img>::New();
   w->SetImageIO(io_for(f));
@@ -127,13 +109,7 @@ Volume read_vector_image(const std::string& path, ImageFormat f) {
   }
   VImage::Pointer img = r->GetOutput();
   Volume v;
-  const auto size = img->GetLargestPossibleRegion().GetSize();
-  for (unsigned i = 0; i < 3; ++i) {
-    v.geom.size[i] = size[i];
-    v.geom.spacing[i] = img->GetSpacing()[i];
-    v.geom.origin[i] = img->GetOrigin()[i];
-    for (unsigned j = 0; j < 3; ++j) v.geom.direction[3 * i + j] = img->GetDirection()[i][j];
-  }
+  v.geom = geometry_from_itk(img.GetPointer());
   const unsigned nc = img->GetNumberOfComponentsPerPixel();
   v.timepoints = nc;
   const std::size_t n = v.geom.voxels();
@@ -172,12 +148,7 @@ Volume read_image(const std::string& path) {
   Image4::Pointer img = r->GetOutput();
   Volume v;
   const auto size = img->GetLargestPossibleRegion().GetSize();
-  for (unsigned i = 0; i < 3; ++i) {
-    v.geom.size[i] = size[i];
-    v.geom.spacing[i] = img->GetSpacing()[i];
-    v.geom.origin[i] = img->GetOrigin()[i];
-    for (unsigned j = 0; j < 3; ++j) v.geom.direction[3 * i + j] = img->GetDirection()[i][j];
-  }
+  v.geom = geometry_from_itk(img.GetPointer());
   v.timepoints = size[3];
   v.time_step_s = size[3] > 1 ? img->GetSpacing()[3] : 0.0;
   const std::size_t n = v.geom.voxels() * v.timepoints;

@@ -11,6 +11,7 @@
 
 #include <cmath>
 
+#include "../core/itk_bridge.hpp"
 #include "mrivol/core/error.hpp"
 #include "mrivol/io/atomic.hpp"
 
@@ -29,15 +30,7 @@ void register_transform_io() {
 void write_transform(const Transform& t, const std::string& path, bool overwrite) {
   register_transform_io();
   AtomicOutput out(path, overwrite);
-  auto a = itk::AffineTransform<double, 3>::New();
-  itk::AffineTransform<double, 3>::MatrixType m;
-  itk::AffineTransform<double, 3>::OutputVectorType off;
-  for (int r = 0; r < 3; ++r) {
-    for (int c = 0; c < 3; ++c) m[r][c] = t.matrix[3 * r + c];
-    off[r] = t.translation[r];
-  }
-  a->SetMatrix(m);
-  a->SetOffset(off);
+  auto a = to_itk_affine(t);
   auto w = itk::TransformFileWriterTemplate<double>::New();
   w->SetInput(a);
   w->SetFileName(out.temp_path());

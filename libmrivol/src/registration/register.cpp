@@ -18,8 +18,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "../core/itk_bridge.hpp"
 #include "../core/parallel.hpp"
-#include "itk_bridge.hpp"
 #include "mrivol/core/error.hpp"
 
 namespace mrivol {
@@ -93,20 +93,7 @@ Transform choose_init(const Volume& f, const Volume& m, const std::string& mode,
 
 MaskImage::Pointer to_mask(const Volume& v) {
   auto img = MaskImage::New();
-  MaskImage::SizeType size;
-  MaskImage::SpacingType sp;
-  MaskImage::PointType org;
-  MaskImage::DirectionType dir;
-  for (unsigned i = 0; i < 3; ++i) {
-    size[i] = v.geom.size[i];
-    sp[i] = v.geom.spacing[i];
-    org[i] = v.geom.origin[i];
-    for (unsigned j = 0; j < 3; ++j) dir[i][j] = v.geom.direction[3 * i + j];
-  }
-  img->SetRegions(MaskImage::RegionType(size));
-  img->SetSpacing(sp);
-  img->SetOrigin(org);
-  img->SetDirection(dir);
+  set_itk_geometry(img.GetPointer(), v.geom);
   img->Allocate();
   std::size_t inside = 0;
   for (std::size_t i = 0; i < v.geom.voxels(); ++i) {
@@ -117,18 +104,7 @@ MaskImage::Pointer to_mask(const Volume& v) {
   return img;
 }
 
-Affine::Pointer to_affine(const Transform& t) {
-  auto a = Affine::New();
-  Affine::MatrixType m;
-  Affine::OutputVectorType off;
-  for (int r = 0; r < 3; ++r) {
-    for (int c = 0; c < 3; ++c) m[r][c] = t.matrix[3 * r + c];
-    off[r] = t.translation[r];
-  }
-  a->SetMatrix(m);
-  a->SetOffset(off);
-  return a;
-}
+Affine::Pointer to_affine(const Transform& t) { return to_itk_affine(t); }
 
 bool is_rigid(const Transform& t) {
   const auto& a = t.matrix;

@@ -5,8 +5,8 @@
 #include <itkNearestNeighborInterpolateImageFunction.h>
 #include <itkResampleImageFilter.h>
 
+#include "../core/itk_bridge.hpp"
 #include "../core/parallel.hpp"
-#include "itk_bridge.hpp"
 #include "mrivol/core/error.hpp"
 #include "mrivol/registration/register.hpp"
 
@@ -20,15 +20,7 @@ Volume resample(const Volume& moving, const Geometry& grid, const Transform& t, 
   using Filter = itk::ResampleImageFilter<ItkImage, ItkImage, double>;
   auto f = Filter::New();
   f->SetInput(to_itk(moving));
-  auto a = itk::AffineTransform<double, 3>::New();
-  itk::AffineTransform<double, 3>::MatrixType m;
-  itk::AffineTransform<double, 3>::OutputVectorType off;
-  for (int r = 0; r < 3; ++r) {
-    for (int c = 0; c < 3; ++c) m[r][c] = t.matrix[3 * r + c];
-    off[r] = t.translation[r];
-  }
-  a->SetMatrix(m);
-  a->SetOffset(off);
+  auto a = to_itk_affine(t);
   f->SetTransform(a);
   if (interp == Interpolation::nearest)
     f->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<ItkImage, double>::New());
@@ -36,20 +28,9 @@ Volume resample(const Volume& moving, const Geometry& grid, const Transform& t, 
     f->SetInterpolator(itk::BSplineInterpolateImageFunction<ItkImage, double, double>::New());
   else
     f->SetInterpolator(itk::LinearInterpolateImageFunction<ItkImage, double>::New());
-  ItkImage::SizeType size;
-  ItkImage::SpacingType sp;
-  ItkImage::PointType org;
-  ItkImage::DirectionType dir;
-  for (unsigned i = 0; i < 3; ++i) {
-    size[i] = grid.size[i];
-    sp[i] = grid.spacing[i];
-    org[i] = grid.origin[i];
-    for (unsigned j = 0; j < 3; ++j) dir[i][j] = grid.direction[3 * i + j];
-  }
-  f->SetSize(size);
-  f->SetOutputSpacing(sp);
-  f->SetOutputOrigin(org);
-  f->SetOutputDirection(dir);
+  auto ref = ItkImage::New();  // carries the output grid
+  set_itk_geometry(ref.GetPointer(), grid);
+  f->SetOutputParametersFromImage(ref);
   f->SetDefaultPixelValue(0);
   try {
     f->Update();
