@@ -36,4 +36,64 @@ Transform Transform::from_matrix4(const std::array<double, 16>& m) {
   return t;
 }
 
+Transform fit_rigid(const std::vector<Vec3>& from, const std::vector<Vec3>& to) {
+  const std::size_t n = from.size();
+  Vec3 ca{}, cb{};
+  for (std::size_t i = 0; i < n; ++i)
+    for (int k = 0; k < 3; ++k) {
+      ca[k] += from[i][k] / static_cast<double>(n);
+      cb[k] += to[i][k] / static_cast<double>(n);
+    }
+  double S[3][3] = {};
+  for (std::size_t i = 0; i < n; ++i)
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) S[r][c] += (from[i][r] - ca[r]) * (to[i][c] - cb[c]);
+  // Horn's symmetric 4x4 matrix; its top eigenvector is the rotation quaternion.
+  double N[4][4] = {{S[0][0] + S[1][1] + S[2][2], S[1][2] - S[2][1], S[2][0] - S[0][2], S[0][1] - S[1][0]},
+                    {S[1][2] - S[2][1], S[0][0] - S[1][1] - S[2][2], S[0][1] + S[1][0], S[2][0] + S[0][2]},
+                    {S[2][0] - S[0][2], S[0][1] + S[1][0], -S[0][0] + S[1][1] - S[2][2], S[1][2] + S[2][1]},
+                    {S[0][1] - S[1][0], S[2][0] + S[0][2], S[1][2] + S[2][1], -S[0][0] - S[1][1] + S[2][2]}};
+  double V[4][4] = {{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}};
+  for (int sweep = 0; sweep < 50; ++sweep) {  // cyclic Jacobi
+    double off = 0;
+    for (int p = 0; p < 4; ++p)
+      for (int q = p + 1; q < 4; ++q) off += N[p][q] * N[p][q];
+    if (off < 1e-30) break;
+    for (int p = 0; p < 4; ++p)
+      for (int q = p + 1; q < 4; ++q) {
+        if (std::fabs(N[p][q]) < 1e-300) continue;
+        const double theta = (N[q][q] - N[p][p]) / (2 * N[p][q]);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < 4; ++k) {
+          const double a = N[k][p], b = N[k][q];
+          N[k][p] = c * a - s * b;
+          N[k][q] = s * a + c * b;
+        }
+        for (int k = 0; k < 4; ++k) {
+          const double a = N[p][k], b = N[q][k];
+          N[p][k] = c * a - s * b;
+          N[q][k] = s * a + c * b;
+        }
+        for (int k = 0; k < 4; ++k) {
+          const double a = V[k][p], b = V[k][q];
+          V[k][p] = c * a - s * b;
+          V[k][q] = s * a + c * b;
+        }
+      }
+  }
+  int best = 0;
+  for (int i = 1; i < 4; ++i)
+    if (N[i][i] > N[best][best]) best = i;
+  const double w = V[0][best], x = V[1][best], y = V[2][best], z = V[3][best];
+  Transform r;
+  r.matrix = {w * w + x * x - y * y - z * z, 2 * (x * y - w * z),           2 * (x * z + w * y),
+              2 * (x * y + w * z),           w * w - x * x + y * y - z * z, 2 * (y * z - w * x),
+              2 * (x * z - w * y),           2 * (y * z + w * x),           w * w - x * x - y * y + z * z};
+  for (int k = 0; k < 3; ++k)
+    r.translation[k] =
+        cb[k] - (r.matrix[3 * k] * ca[0] + r.matrix[3 * k + 1] * ca[1] + r.matrix[3 * k + 2] * ca[2]);
+  return r;
+}
+
 }  // namespace mrivol

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "mrivol/core/geometry.hpp"
 
@@ -27,5 +28,9 @@ struct Transform {
   Transform inverse() const;
   static Transform from_matrix4(const std::array<double, 16>& m);
 };
+
+/// The rigid transform that best maps `from` onto `to` in the least-squares
+/// sense (Horn's closed form with unit quaternions). Sizes must match (>= 3).
+Transform fit_rigid(const std::vector<Vec3>& from, const std::vector<Vec3>& to);
 
 }  // namespace mrivol
