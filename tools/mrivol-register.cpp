@@ -138,6 +138,14 @@ int main(int argc, char** argv) {
         Volume registered = registration::resample(post, pre.geom, r.transform, mode, c.threads);
         const Volume before = registration::resample(post, pre.geom, r.initial, mode, c.threads);
 
+        const ordered_json inputs{{"pre",
+                                   {{"path", pre_path},
+                                    {"series_uid", pre.meta.acq.series_uid},
+                                    {"sha256", io::input_checksum(pre_path)}}},
+                                  {"post",
+                                   {{"path", post_path},
+                                    {"series_uid", post.meta.acq.series_uid},
+                                    {"sha256", io::input_checksum(post_path)}}}};
         io::AtomicFolder folder(out, c.force);
         io::write_transform(r.transform, folder / "transform.tfm", false);
         io::WriteOptions wo;
@@ -165,9 +173,7 @@ int main(int argc, char** argv) {
                        {"levels", levels},
                        {"seconds", r.seconds},
                        {"threads", c.threads},
-                       {"inputs",
-                        {{"pre", {{"path", pre_path}, {"series_uid", pre.meta.acq.series_uid}}},
-                         {"post", {{"path", post_path}, {"series_uid", post.meta.acq.series_uid}}}}},
+                       {"inputs", inputs},
                        {"parameters",
                         {{"stages", cfg.stages},
                          {"shrink_mm", cfg.shrink_mm},
@@ -179,10 +185,9 @@ int main(int argc, char** argv) {
                          {"interpolation", interp}}},
                        {"version", version()}};
         io::write_text_file(folder / "registration.json", j.dump(2) + "\n", false);
-        ordered_json prov{{"tool", "mrivol-register"},
-                          {"version", version()},
-                          {"dependencies", dependency_versions()},
-                          {"command_line", c.command_line}};
+        ordered_json prov{
+            {"tool", "mrivol-register"},      {"version", version()}, {"dependencies", dependency_versions()},
+            {"command_line", c.command_line}, {"inputs", inputs},     {"threads", c.threads}};
         io::write_text_file(folder / "provenance.json", prov.dump(2) + "\n", false);
         folder.commit();
         char line[160];

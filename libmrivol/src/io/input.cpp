@@ -1,9 +1,11 @@
 #include "mrivol/io/input.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
 #include "mrivol/core/error.hpp"
+#include "mrivol/core/sha256.hpp"
 #include "mrivol/dicom/series.hpp"
 #include "mrivol/io/image.hpp"
 
@@ -17,6 +19,20 @@ bool is_image_file(const std::string& path) {
   } catch (const UsageError&) {
     return false;
   }
+}
+
+std::string input_checksum(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) return sha256_file(path);
+  std::vector<std::string> files;
+  for (fs::recursive_directory_iterator it(path, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec))
+    if (it->is_regular_file(ec)) files.push_back(fs::relative(it->path(), path, ec).string());
+  std::sort(files.begin(), files.end());
+  std::string list;
+  for (const auto& f : files) list += f + '\0' + sha256_file((fs::path(path) / f).string()) + '\n';
+  return sha256_hex(list.data(), list.size());
 }
 
 Volume read_scan(const std::string& path, const std::string& series, unsigned threads, Reporter& rep) {

@@ -15,6 +15,10 @@ namespace io {
 Volume read_scan(const std::string& path, const std::string& series = "", unsigned threads = 0,
                  Reporter& rep = null_reporter());
 
+/// SHA-256 identifying an input: of the file's bytes, or for a folder of the
+/// sorted list of (relative path, file SHA-256) of every file in it.
+std::string input_checksum(const std::string& path);
+
 /// Is `path` an image file by extension (else it is treated as DICOM)?
 bool is_image_file(const std::string& path);
 
