@@ -97,9 +97,10 @@ void write_image(const Volume& v, const std::string& path, const WriteOptions& o
 
 namespace {
 
-Volume read_vector_image(const std::string& path, ImageFormat f) {
-  using VImage = itk::VectorImage<float, 3>;
-  auto r = itk::ImageFileReader<VImage>::New();
+/// Run an ITK reader for `path`; ITK errors become one-line InputErrors.
+template <class Img>
+typename Img::Pointer read_itk(const std::string& path, ImageFormat f) {
+  auto r = itk::ImageFileReader<Img>::New();
   r->SetImageIO(io_for(f));
   r->SetFileName(path);
   try {
@@ -107,7 +108,17 @@ Volume read_vector_image(const std::string& path, ImageFormat f) {
   } catch (const itk::ExceptionObject& e) {
     throw InputError(path, std::string("cannot read image (") + e.GetDescription() + ")");
   }
-  VImage::Pointer img = r->GetOutput();
+  return r->GetOutput();
+}
+
+void check_finite(const Volume& v, const std::string& path) {
+  for (float x : v.data)
+    if (!std::isfinite(x)) throw InputError(path, "image contains NaN or infinite values");
+}
+
+Volume read_vector_image(const std::string& path, ImageFormat f) {
+  using VImage = itk::VectorImage<float, 3>;
+  const VImage::Pointer img = read_itk<VImage>(path, f);
   Volume v;
   v.geom = geometry_from_itk(img.GetPointer());
   const unsigned nc = img->GetNumberOfComponentsPerPixel();
@@ -117,8 +128,7 @@ Volume read_vector_image(const std::string& path, ImageFormat f) {
   const float* src = img->GetBufferPointer();  // pixel-interleaved
   for (std::size_t i = 0; i < n; ++i)
     for (unsigned c = 0; c < nc; ++c) v.data[c * n + i] = src[i * nc + c];
-  for (float x : v.data)
-    if (!std::isfinite(x)) throw InputError(path, "image contains NaN or infinite values");
+  check_finite(v, path);
   return v;
 }
 
@@ -137,15 +147,7 @@ Volume read_image(const std::string& path) {
     // Vector images (displacement fields): components become the volumes.
     if (io->GetNumberOfComponents() > 1) return read_vector_image(path, f);
   }
-  auto r = itk::ImageFileReader<Image4>::New();
-  r->SetImageIO(io_for(f));
-  r->SetFileName(path);
-  try {
-    r->Update();
-  } catch (const itk::ExceptionObject& e) {
-    throw InputError(path, std::string("cannot read image (") + e.GetDescription() + ")");
-  }
-  Image4::Pointer img = r->GetOutput();
+  const Image4::Pointer img = read_itk<Image4>(path, f);
   Volume v;
   const auto size = img->GetLargestPossibleRegion().GetSize();
   v.geom = geometry_from_itk(img.GetPointer());
@@ -153,8 +155,7 @@ Volume read_image(const std::string& path) {
   v.time_step_s = size[3] > 1 ? img->GetSpacing()[3] : 0.0;
   const std::size_t n = v.geom.voxels() * v.timepoints;
   v.data.assign(img->GetBufferPointer(), img->GetBufferPointer() + n);
-  for (float x : v.data)
-    if (!std::isfinite(x)) throw InputError(path, "image contains NaN or infinite values");
+  check_finite(v, path);
   return v;
 }
 
