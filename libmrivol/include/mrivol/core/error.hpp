@@ -49,6 +49,12 @@ struct RegistrationError : Error {
   RegistrationError(const std::string& path, const std::string& problem)
       : Error(ExitCode::registration, path, problem) {}
 };
+/// A result that fails its quality checks (no canal found, implausible
+/// segmentation): the same exit code as a failed registration.
+struct QualityError : Error {
+  QualityError(const std::string& path, const std::string& problem)
+      : Error(ExitCode::registration, path, problem) {}
+};
 struct OutputError : Error {
   OutputError(const std::string& path, const std::string& problem) : Error(ExitCode::output, path, problem) {}
 };

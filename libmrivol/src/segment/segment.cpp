@@ -1,0 +1,420 @@
+#include "mrivol/segment/segment.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "internal.hpp"
+#include "mrivol/core/error.hpp"
+
+namespace mrivol {
+namespace segment {
+
+const std::vector<std::string>& level_names() {
+  static const std::vector<std::string> n{"L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1"};
+  return n;
+}
+
+std::pair<int, int> parse_levels(const std::string& text) {
+  if (text.empty() || text == "all") return {0, 4};
+  const auto& n = level_names();
+  for (std::size_t i = 0; i < n.size(); ++i)
+    if (text == n[i]) return {int(i), int(i)};
+  // A span of vertebrae: "L3-S1" = L3-L4, L4-L5, L5-S1.
+  static const std::vector<std::string> v{"L1", "L2", "L3", "L4", "L5", "S1"};
+  const auto dash = text.find('-');
+  if (dash != std::string::npos) {
+    const auto a = std::find(v.begin(), v.end(), text.substr(0, dash));
+    const auto b = std::find(v.begin(), v.end(), text.substr(dash + 1));
+    if (a != v.end() && b != v.end() && a < b) return {int(a - v.begin()), int(b - v.begin()) - 1};
+  }
+  throw UsageError("--levels must be a span of vertebrae such as L3-S1 or L1-L2 (L1..L5, S1) or 'all', not '" +
+                   text + "'");
+}
+
+namespace {
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// Contrast from the acquisition: TE and TR, else the series description.
+std::string contrast_from_metadata(const Acquisition& a, std::string& why) {
+  if (a.echo_time_ms && a.repetition_time_ms) {
+    if (*a.echo_time_ms >= 60 && *a.repetition_time_ms >= 1500) {
+      why = "metadata (TE " + std::to_string(int(*a.echo_time_ms)) + " ms, TR " +
+            std::to_string(int(*a.repetition_time_ms)) + " ms: T2-weighted)";
+      return "t2";
+    }
+    if (*a.echo_time_ms <= 30 && *a.repetition_time_ms <= 1200) {
+      why = "metadata (TE " + std::to_string(int(*a.echo_time_ms)) + " ms, TR " +
+            std::to_string(int(*a.repetition_time_ms)) + " ms: T1-weighted)";
+      return "t1c";
+    }
+  }
+  const std::string d = lower(a.series_description + " " + a.protocol_name);
+  if (d.find("t2") != std::string::npos) {
+    why = "metadata (series description)";
+    return "t2";
+  }
+  if (d.find("t1") != std::string::npos) {
+    why = "metadata (series description)";
+    return "t1c";
+  }
+  return "";
+}
+
+Volume like(const Volume& scan) {
+  Volume v;
+  v.geom = scan.geom;
+  v.data.assign(scan.geom.voxels(), 0.0f);
+  return v;
+}
+
+double median_of(std::vector<float> v) { return v.empty() ? 0.0 : percentile(std::move(v), 50); }
+
+// Resample a mask (nearest neighbour) onto a grid.
+Mask mask_on(const Volume& m, const Geometry& g) {
+  Mask out(g.voxels(), 0);
+  const auto& mg = m.geom;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i) {
+        const Vec3 c = mg.point_to_index(g.index_to_point(double(i), double(j), double(k)));
+        const long a = std::lround(c[0]), b = std::lround(c[1]), e = std::lround(c[2]);
+        if (a < 0 || b < 0 || e < 0 || a >= long(mg.size[0]) || b >= long(mg.size[1]) || e >= long(mg.size[2]))
+          continue;
+        out[i + g.size[0] * (j + g.size[1] * k)] = m.at(std::size_t(a), std::size_t(b), std::size_t(e)) > 0.5f;
+      }
+  return out;
+}
+
+bool same_grid(const Geometry& a, const Geometry& b) {
+  if (a.size != b.size) return false;
+  for (int i = 0; i < 3; ++i)
+    if (std::fabs(a.spacing[i] - b.spacing[i]) > 1e-4 || std::fabs(a.origin[i] - b.origin[i]) > 1e-3) return false;
+  for (int i = 0; i < 9; ++i)
+    if (std::fabs(a.direction[i] - b.direction[i]) > 1e-4) return false;
+  return true;
+}
+
+Work make_work(const Volume& scan, unsigned threads) {
+  Work w;
+  w.g = scan.geom;
+  for (int a = 0; a < 3; ++a) {
+    w.d.n[a] = static_cast<long>(scan.geom.size[a]);
+    w.d.s[a] = scan.geom.spacing[a];
+  }
+  w.img.assign(scan.data.begin(), scan.data.begin() + static_cast<long>(scan.geom.voxels()));
+  w.threads = threads;
+  int best = 0;
+  for (int c = 1; c < 3; ++c)
+    if (std::fabs(w.g.axis(c)[2]) > std::fabs(w.g.axis(best)[2])) best = c;
+  w.si = best;
+  w.a1 = best == 0 ? 1 : 0;
+  w.a2 = best == 2 ? 1 : 2;
+  w.smooth = gaussian(w.img, w.d, {0.8, 0.8, 0.8}, threads);
+  return w;
+}
+
+// The plexus inside the canal: partial-volume model iterated with the mask.
+void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std::vector<float>& frac,
+                     Mask& binary) {
+  const Dims& D = w.d;
+  // Crop to the canal's bounding box (plus a margin).
+  std::array<long, 3> lo{D.n[0], D.n[1], D.n[2]}, hi{-1, -1, -1};
+  for (long k = 0; k < D.n[2]; ++k)
+    for (long j = 0; j < D.n[1]; ++j)
+      for (long i = 0; i < D.n[0]; ++i)
+        if (w.canal[D.index(i, j, k)]) {
+          const long p[3] = {i, j, k};
+          for (int a = 0; a < 3; ++a) {
+            lo[a] = std::min(lo[a], p[a]);
+            hi[a] = std::max(hi[a], p[a]);
+          }
+        }
+  frac.assign(D.count(), 0.0f);
+  binary.assign(D.count(), 0);
+  if (hi[0] < 0) return;
+  Dims c;
+  for (int a = 0; a < 3; ++a) {
+    lo[a] = std::max(0L, lo[a] - 3);
+    hi[a] = std::min(D.n[a] - 1, hi[a] + 3);
+    c.n[a] = hi[a] - lo[a] + 1;
+    c.s[a] = D.s[a];
+  }
+  const std::size_t nc = c.count();
+  std::vector<float> I(nc), csf(nc);
+  Mask canal(nc), sac(nc);
+  auto full_index = [&](long i, long j, long k) { return D.index(i + lo[0], j + lo[1], k + lo[2]); };
+  for (long k = 0; k < c.n[2]; ++k)
+    for (long j = 0; j < c.n[1]; ++j)
+      for (long i = 0; i < c.n[0]; ++i) {
+        const std::size_t v = c.index(i, j, k), u = full_index(i, j, k);
+        I[v] = w.img[u];
+        canal[v] = w.canal[u];
+        sac[v] = w.sac[u];
+        const long p[3] = {i + lo[0], j + lo[1], k + lo[2]};
+        csf[v] = static_cast<float>(w.csf_level[static_cast<std::size_t>(p[w.si])]);
+      }
+  // Epidural space: the canal minus the sac's interior (veins that indent
+  // the sac stay inside; the nerve roots deep in the sac do not).
+  const Mask sac_core = erode_mm(sac, c, 1.5);
+  Mask E(nc);
+  std::vector<float> ev;
+  for (std::size_t v = 0; v < nc; ++v) {
+    E[v] = canal[v] && !sac_core[v];
+    if (E[v]) ev.push_back(I[v]);
+  }
+  if (ev.size() < 50) throw QualityError("", "the epidural space found is too small to measure");
+  const double vox = c.s[0] * c.s[1] * c.s[2];
+  // Vessel polarity.
+  if (opt.veins != "auto") {
+    r.veins = opt.veins;
+    r.veins_source = "option";
+  } else if (r.contrast == "t1c") {
+    r.veins = "bright";
+    r.veins_source = "contrast (enhancing veins on T1)";
+  } else {
+    double dark = 0;
+    for (std::size_t v = 0; v < nc; ++v)
+      if (E[v] && I[v] < 0.3 * csf[v]) dark += vox;
+    r.veins = dark > 30 ? "dark" : "bright";
+    r.veins_source = "image (" + std::to_string(int(dark)) + " mm3 of flow-void signal in the epidural space)";
+  }
+  const int pv = r.veins == "dark" ? -1 : 1;
+  const double V0 = percentile(ev, pv < 0 ? 1.0 : 99.5);
+  // Initial background: epidural voxels clearly not vessel.
+  Mask P(nc, 0);
+  for (std::size_t v = 0; v < nc; ++v) {
+    if (!E[v]) continue;
+    if (pv < 0) P[v] = I[v] >= 0.5 * csf[v];
+    else P[v] = (I[v] - csf[v]) < 0.3 * (V0 - csf[v]);
+  }
+  const float bmed = static_cast<float>(median_of(ev));
+  std::vector<float> B = normalized_convolution(I, P, c, 3.0, bmed, w.threads);
+  std::vector<float> V(nc, static_cast<float>(V0));
+  std::vector<float> f(nc, 0.0f);
+  Mask M(nc, 0);
+  const std::size_t min_vox = static_cast<std::size_t>(std::max(1.0, opt.min_component_mm3 / vox));
+  for (int it = 0; it < 4; ++it) {
+    for (std::size_t v = 0; v < nc; ++v) {
+      const double den = V[v] - B[v];
+      f[v] = E[v] && pv * den > 1e-6 ? static_cast<float>((I[v] - B[v]) / den) : 0.0f;
+      M[v] = E[v] && f[v] >= 0.5f;
+    }
+    M = remove_small(M, c, min_vox);
+    if (it == 3) break;
+    const Mask near = dilate(M, c, 2);
+    for (std::size_t v = 0; v < nc; ++v) P[v] = E[v] && !near[v];
+    const auto B2 = normalized_convolution(I, P, c, 2.0, -1e30f, w.threads, 0.02);
+    const auto B6 = normalized_convolution(I, P, c, 6.0, bmed, w.threads);
+    for (std::size_t v = 0; v < nc; ++v) B[v] = B2[v] > -1e29f ? B2[v] : B6[v];
+    const Mask core = erode_mm(M, c, 1.0);
+    std::vector<float> cv;
+    for (std::size_t v = 0; v < nc; ++v)
+      if (core[v]) cv.push_back(I[v]);
+    if (cv.size() >= 20) V = normalized_convolution(I, core, c, 15.0, static_cast<float>(median_of(cv)), w.threads);
+  }
+  const Mask band = dilate(M, c, 1);
+  std::vector<float> vb, bb;
+  for (std::size_t v = 0; v < nc; ++v) {
+    const float x = band[v] && E[v] ? std::clamp(f[v], 0.0f, 1.0f) : 0.0f;
+    const std::size_t u = full_index(long(v % std::size_t(c.n[0])), long((v / std::size_t(c.n[0])) % std::size_t(c.n[1])),
+                                     long(v / std::size_t(c.n[0] * c.n[1])));
+    frac[u] = x;
+    binary[u] = M[v];
+    if (M[v]) {
+      vb.push_back(V[v]);
+      bb.push_back(B[v]);
+    }
+  }
+  r.vein_intensity = median_of(vb);
+  r.background_intensity = median_of(bb);
+  rep.debug("vessels: veins " + r.veins + ", vein intensity " + std::to_string(r.vein_intensity) +
+            ", background " + std::to_string(r.background_intensity));
+}
+
+}  // namespace
+
+Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r;
+  r.level_range = parse_levels(opt.levels);
+  if (opt.veins != "auto" && opt.veins != "dark" && opt.veins != "bright")
+    throw UsageError("--veins must be auto, dark or bright, not '" + opt.veins + "'");
+  if (opt.contrast != "auto" && opt.contrast != "t2" && opt.contrast != "t1c")
+    throw UsageError("--contrast must be auto, t2 or t1c, not '" + opt.contrast + "'");
+  int big = 0;
+  for (int a = 0; a < 3; ++a) big += scan.geom.size[a] >= 32;
+  if (big < 2) throw InputError("", "the scan is too small to contain a lumbar canal (needs >= 32 voxels in 2 axes)");
+  if (scan.timepoints > 1) r.warnings.push_back("4D scan: only the first volume is segmented");
+  Work w = make_work(scan, opt.threads);
+  // Contrast.
+  if (opt.contrast != "auto") {
+    r.contrast = opt.contrast;
+    r.contrast_source = "option";
+  } else {
+    r.contrast = contrast_from_metadata(scan.meta.acq, r.contrast_source);
+    if (r.contrast.empty()) {
+      const double sb = tube_strength(w, +1), sd = tube_strength(w, -1);
+      r.contrast = sb >= sd ? "t2" : "t1c";
+      r.contrast_source = "image (CSF " + std::string(sb >= sd ? "bright" : "dark") + ")";
+    }
+  }
+  w.polarity = r.contrast == "t2" ? 1 : -1;
+  rep.info("contrast " + r.contrast + " from " + r.contrast_source);
+  if (opt.region.mask) {
+    w.canal = mask_on(*opt.region.mask, scan.geom);
+    if (!same_grid(opt.region.mask->geom, scan.geom))
+      r.warnings.push_back("the region mask is on another grid: resampled (nearest neighbour) onto the scan");
+    std::size_t n = 0;
+    for (auto m : w.canal) n += m;
+    if (n == 0) throw InputError(opt.region.mask_path, "the region mask does not overlap the scan");
+    r.region_source = "mask";
+  }
+  find_canal(w, opt, r, rep);
+  rep.progress("segment", 0.4);
+  std::vector<float> frac;
+  Mask binary;
+  segment_vessels(w, opt, r, rep, frac, binary);
+  rep.progress("segment", 0.7);
+  const auto labels = find_levels(w, opt, r, rep);
+  if (!r.levels_found && opt.levels != "all")
+    throw QualityError("", "no vertebral levels found, so the measurement cannot be restricted to " + opt.levels);
+  // Outputs.
+  r.plexus = like(scan);
+  r.plexus_soft = like(scan);
+  r.canal = like(scan);
+  r.sac = like(scan);
+  r.levels = like(scan);
+  const double vox = w.d.s[0] * w.d.s[1] * w.d.s[2];
+  const auto [l0, l1] = r.level_range;
+  for (std::size_t v = 0; v < w.d.count(); ++v) {
+    r.canal.data[v] = w.canal[v];
+    r.sac.data[v] = w.sac[v] && !binary[v];
+    r.levels.data[v] = labels[v];
+    r.canal_volume_mm3 += w.canal[v] * vox;
+    r.volume_canal_mm3 += frac[v] * vox;
+    const int l = int(labels[v]) - 1;
+    const bool in = r.levels_found ? (l >= l0 && l <= l1) : w.canal[v] != 0;
+    if (!in) continue;
+    r.plexus.data[v] = binary[v];
+    r.plexus_soft.data[v] = frac[v];
+    r.volume_mm3 += binary[v] * vox;
+    r.volume_soft_mm3 += frac[v] * vox;
+    if (l >= 0) {
+      r.level_results[std::size_t(l)].volume_mm3 += binary[v] * vox;
+      r.level_results[std::size_t(l)].volume_soft_mm3 += frac[v] * vox;
+    }
+  }
+  if (!r.levels_found) r.warnings.push_back("volumes are over the whole canal in the field of view");
+  // Dural sac area at each disc's mid-plane: sac voxels in a slab / slab thickness.
+  for (std::size_t l = 0; l < r.level_results.size(); ++l) {
+    if (!w.disc_found.empty() && w.disc_found[l]) {
+      const auto& pl = w.disc_planes[l];
+      double h = 2.0;
+      const int ax[3] = {w.a1, w.a2, w.si};
+      for (int a = 0; a < 3; ++a) h = std::max(h, std::fabs(pl.n[std::size_t(a)]) * w.d.s[ax[a]]);
+      double cnt = 0;
+      for (long k = 0; k < w.d.n[2]; ++k)
+        for (long j = 0; j < w.d.n[1]; ++j)
+          for (long i = 0; i < w.d.n[0]; ++i) {
+            const std::size_t v = w.d.index(i, j, k);
+            if (r.sac.data[v] > 0 && std::fabs(pl.signed_distance(w.frame(i, j, k))) <= h / 2) cnt += 1;
+          }
+      r.level_results[l].sac_area_mm2 = cnt * vox / h;
+    }
+    if (!r.levels_found || int(l) < l0 || int(l) > l1) r.level_results[l].present = false;
+  }
+  // Centreline points for the report and the QC pictures.
+  for (long k = 0; k < w.d.n[w.si]; ++k) {
+    const double wk = k * w.d.s[w.si];
+    if (wk >= w.w_lo && wk <= w.w_hi) r.centreline.push_back(w.point(w.centre1(wk), w.centre2(wk), wk));
+  }
+  if (r.centreline.size() >= 2) {
+    for (std::size_t i = 1; i < r.centreline.size(); ++i) {
+      const auto& a = r.centreline[i - 1];
+      const auto& b = r.centreline[i];
+      r.canal_length_mm += norm(Vec3{a[0] - b[0], a[1] - b[1], a[2] - b[2]});
+    }
+    if (r.centreline.front()[2] < r.centreline.back()[2]) std::reverse(r.centreline.begin(), r.centreline.end());
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  rep.progress("segment", 1.0);
+  return r;
+}
+
+Result measure(const Volume& mask, const Volume* scan, const Options& opt, Reporter& rep) {
+  const auto t0 = std::chrono::steady_clock::now();
+  Result r;
+  r.level_range = parse_levels(opt.levels);
+  // Fractions when the mask holds values strictly between 0 and 1, else labels > 0.
+  bool soft = false;
+  for (std::size_t v = 0; v < mask.geom.voxels() && !soft; ++v)
+    soft = mask.data[v] > 0.001f && mask.data[v] < 0.999f;
+  if (scan) {
+    r = segment(*scan, opt, rep);
+    r.region_source += "; plexus from the measured mask";
+  } else {
+    r.level_results.assign(level_names().size(), LevelResult{});
+    for (std::size_t i = 0; i < r.level_results.size(); ++i) r.level_results[i].name = level_names()[i];
+    r.plexus = like(mask);
+    r.plexus_soft = like(mask);
+    r.canal = like(mask);
+    r.sac = like(mask);
+    r.levels = like(mask);
+    r.region_source = "none (mask only: no levels)";
+  }
+  const Geometry& g = r.plexus.geom;
+  const bool same = same_grid(mask.geom, g);
+  if (!same) r.warnings.push_back("the mask is on another grid than the scan: resampled (nearest neighbour)");
+  const auto [l0, l1] = r.level_range;
+  const double vox = g.spacing[0] * g.spacing[1] * g.spacing[2];
+  r.volume_mm3 = r.volume_soft_mm3 = r.volume_canal_mm3 = 0;
+  for (auto& l : r.level_results) l.volume_mm3 = l.volume_soft_mm3 = 0;
+  double outside = 0;
+  for (std::size_t k = 0; k < g.size[2]; ++k)
+    for (std::size_t j = 0; j < g.size[1]; ++j)
+      for (std::size_t i = 0; i < g.size[0]; ++i) {
+        const std::size_t v = i + g.size[0] * (j + g.size[1] * k);
+        float m = 0;
+        if (same) {
+          m = mask.data[v];
+        } else {
+          const Vec3 c = mask.geom.point_to_index(g.index_to_point(double(i), double(j), double(k)));
+          const long a = std::lround(c[0]), b = std::lround(c[1]), e = std::lround(c[2]);
+          if (a >= 0 && b >= 0 && e >= 0 && a < long(mask.geom.size[0]) && b < long(mask.geom.size[1]) &&
+              e < long(mask.geom.size[2]))
+            m = mask.at(std::size_t(a), std::size_t(b), std::size_t(e));
+        }
+        const float fr = soft ? std::clamp(m, 0.0f, 1.0f) : (m > 0.5f ? 1.0f : 0.0f);
+        const float bin = soft ? (m >= 0.5f ? 1.0f : 0.0f) : fr;
+        r.plexus.data[v] = bin;
+        r.plexus_soft.data[v] = fr;
+        r.volume_canal_mm3 += fr * vox;
+        const int l = int(r.levels.data[v]) - 1;
+        if (scan && r.levels_found) {
+          if (r.canal.data[v] <= 0) outside += fr * vox;
+          if (l < l0 || l > l1) {
+            r.plexus.data[v] = r.plexus_soft.data[v] = 0;
+            continue;
+          }
+        }
+        r.volume_mm3 += bin * vox;
+        r.volume_soft_mm3 += fr * vox;
+        if (l >= 0) {
+          r.level_results[std::size_t(l)].volume_mm3 += bin * vox;
+          r.level_results[std::size_t(l)].volume_soft_mm3 += fr * vox;
+        }
+      }
+  if (outside > 0.5)
+    r.warnings.push_back(std::to_string(int(std::lround(outside))) +
+                         " mm3 of the mask lie outside the canal found in the scan and belong to no level");
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace segment
+}  // namespace mrivol
