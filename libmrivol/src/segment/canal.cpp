@@ -246,16 +246,180 @@ std::vector<std::uint8_t> morph2(const std::vector<std::uint8_t>& m, const Plane
 
 }  // namespace
 
-static void find_tube(Work& w, const Options& opt, Result& r, std::vector<CentrePoint>& pts);
 static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, const Mask& user);
+
+// The best tube: the path through the cross-sections (moving at most about
+// 3 mm per section) that collects the most score, found by dynamic
+// programming; a short strongly scored blob cannot beat a long canal.
+// Returns the path's points where the score is substantial, and its total.
+static double best_path(const Work& w, const Down& D, const std::vector<float>& score, std::vector<CentrePoint>& pts) {
+  const long n1 = D.d.n[w.a1], n2 = D.d.n[w.a2], ns = D.d.n[w.si];
+  const double move = std::max(3.0, 1.5 * D.d.s[w.si]);
+  const long r1 = std::max(1L, std::lround(move / D.d.s[w.a1])), r2 = std::max(1L, std::lround(move / D.d.s[w.a2]));
+  const std::size_t np = static_cast<std::size_t>(n1 * n2);
+  auto at = [&](long k, long p, long q) {
+    std::array<long, 3> idx{};
+    idx[w.a1] = p;
+    idx[w.a2] = q;
+    idx[w.si] = k;
+    return score[D.d.index(idx[0], idx[1], idx[2])];
+  };
+  std::vector<double> prev(np), cur(np);
+  std::vector<std::int32_t> back(np * static_cast<std::size_t>(ns), -1);
+  for (long q = 0; q < n2; ++q)
+    for (long p = 0; p < n1; ++p) prev[static_cast<std::size_t>(p + n1 * q)] = at(0, p, q);
+  for (long k = 1; k < ns; ++k) {
+    for (long q = 0; q < n2; ++q)
+      for (long p = 0; p < n1; ++p) {
+        double best = -1;
+        std::int32_t arg = -1;
+        for (long b = std::max(0L, q - r2); b <= std::min(n2 - 1, q + r2); ++b)
+          for (long a = std::max(0L, p - r1); a <= std::min(n1 - 1, p + r1); ++a) {
+            const std::size_t u = static_cast<std::size_t>(a + n1 * b);
+            if (prev[u] > best) {
+              best = prev[u];
+              arg = static_cast<std::int32_t>(u);
+            }
+          }
+        const std::size_t v = static_cast<std::size_t>(p + n1 * q);
+        cur[v] = best + at(k, p, q);
+        back[static_cast<std::size_t>(k) * np + v] = arg;
+      }
+    std::swap(prev, cur);
+  }
+  std::size_t end = static_cast<std::size_t>(std::max_element(prev.begin(), prev.end()) - prev.begin());
+  const double total = prev[end];
+  std::vector<std::pair<long, std::size_t>> path;
+  for (long k = ns - 1; k >= 0; --k) {
+    path.push_back({k, end});
+    if (k > 0) end = static_cast<std::size_t>(back[static_cast<std::size_t>(k) * np + end]);
+  }
+  std::vector<double> sc;
+  for (const auto& [k, u] : path) sc.push_back(at(k, long(u) % n1, long(u) / n1));
+  std::vector<double> sorted = sc;
+  std::sort(sorted.begin(), sorted.end());
+  const double typical = sorted[sorted.size() * 3 / 4];
+  pts.clear();
+  for (std::size_t i = path.size(); i-- > 0;) {
+    const auto [k, u] = path[i];
+    if (sc[i] < 0.2 * typical || sc[i] <= 0) continue;
+    const long p = long(u) % n1, q = long(u) / n1;
+    // Score-weighted centroid of the high scores within 10 mm of the path
+    // point (the path itself may wander inside a broad maximum).
+    const long h1 = std::max(1L, std::lround(10.0 / D.d.s[w.a1])), h2 = std::max(1L, std::lround(10.0 / D.d.s[w.a2]));
+    double sw = 0, s1 = 0, s2 = 0;
+    for (long b = std::max(0L, q - h2); b <= std::min(n2 - 1, q + h2); ++b)
+      for (long a = std::max(0L, p - h1); a <= std::min(n1 - 1, p + h1); ++a) {
+        const double v = at(k, a, b);
+        if (v < 0.4 * sc[i]) continue;
+        sw += v;
+        s1 += v * (a * D.f[w.a1] + 0.5 * (D.f[w.a1] - 1)) * w.d.s[w.a1];
+        s2 += v * (b * D.f[w.a2] + 0.5 * (D.f[w.a2] - 1)) * w.d.s[w.a2];
+      }
+    pts.push_back({(k * D.f[w.si] + 0.5 * (D.f[w.si] - 1)) * w.d.s[w.si], s1 / sw, s2 / sw, sc[i]});
+  }
+  return total;
+}
+
+static void exclude_near_air(const Down& D, int polarity, std::vector<float>& score);
 
 double tube_strength(const Work& w, int polarity) {
   const Down D = downsample(w);
-  const auto s = tube_score(w, D, polarity);
+  auto s = tube_score(w, D, polarity);
   std::vector<float> v = D.v;
   const double range = percentile(v, 99.0) - percentile(v, 1.0);
-  return range > 0 ? *std::max_element(s.begin(), s.end()) / range : 0.0;
+  std::vector<CentrePoint> pts;
+  exclude_near_air(D, polarity, s);
+  return range > 0 ? best_path(w, D, s, pts) / range : 0.0;
 }
+
+// Zero the score within 25 mm of the air around the body (the canal is deep;
+// the posterior midline fat under the skin is a bright tube too). Air is
+// found on T2 only: fat-suppressed fat is as dark as air on T1.
+static void exclude_near_air(const Down& D, int polarity, std::vector<float>& score) {
+  if (polarity < 0) return;
+  std::vector<float> v = D.v;
+  const double thr = 0.12 * percentile(v, 99.0);
+  Mask low(D.v.size()), out(D.v.size(), 0);
+  for (std::size_t i = 0; i < low.size(); ++i) low[i] = D.v[i] < thr;
+  std::vector<std::size_t> st;
+  for (long k = 0; k < D.d.n[2]; ++k)
+    for (long j = 0; j < D.d.n[1]; ++j)
+      for (long i = 0; i < D.d.n[0]; ++i) {
+        const bool border = i == 0 || j == 0 || k == 0 || i == D.d.n[0] - 1 || j == D.d.n[1] - 1 || k == D.d.n[2] - 1;
+        const std::size_t u = D.d.index(i, j, k);
+        if (border && low[u] && !out[u]) {
+          out[u] = 1;
+          st.push_back(u);
+        }
+      }
+  while (!st.empty()) {
+    const std::size_t u = st.back();
+    st.pop_back();
+    const long i = long(u) % D.d.n[0], j = (long(u) / D.d.n[0]) % D.d.n[1], k = long(u) / (D.d.n[0] * D.d.n[1]);
+    const long nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
+    for (const auto& q : nb) {
+      if (!D.d.inside(q[0], q[1], q[2])) continue;
+      const std::size_t x = D.d.index(q[0], q[1], q[2]);
+      if (low[x] && !out[x]) {
+        out[x] = 1;
+        st.push_back(x);
+      }
+    }
+  }
+  const Mask near = dilate_mm(out, D.d, 25.0);
+  for (std::size_t i = 0; i < score.size(); ++i)
+    if (near[i]) score[i] = 0;
+}
+
+static void find_tube(Work& w, const Options& opt, Result& r, std::vector<CentrePoint>& pts) {
+  const Down D = downsample(w);
+  auto score = tube_score(w, D, w.polarity);
+  exclude_near_air(D, w.polarity, score);
+  // Restrict to the box; seeds pull the path through them.
+  const float smax = *std::max_element(score.begin(), score.end());
+  for (long k = 0; k < D.d.n[2]; ++k)
+    for (long j = 0; j < D.d.n[1]; ++j)
+      for (long i = 0; i < D.d.n[0]; ++i) {
+        const Vec3 p = w.g.index_to_point(i * D.f[0] + 0.5 * (D.f[0] - 1), j * D.f[1] + 0.5 * (D.f[1] - 1),
+                                          k * D.f[2] + 0.5 * (D.f[2] - 1));
+        if (!in_box(opt, p)) score[D.d.index(i, j, k)] = 0;
+      }
+  for (const auto& s : opt.region.seeds) {
+    const Vec3 ci = w.g.point_to_index(s);
+    const long i = std::lround(ci[0] / D.f[0]), j = std::lround(ci[1] / D.f[1]), k = std::lround(ci[2] / D.f[2]);
+    if (D.d.inside(i, j, k)) score[D.d.index(i, j, k)] = std::max(score[D.d.index(i, j, k)], 100 * smax + 1);
+  }
+  const double tot = best_path(w, D, score, pts);
+  if (getenv("MRIVOL_DEBUG_SEG")) {
+    fprintf(stderr, "path total %.0f, %zu points\n", tot, pts.size());
+    for (std::size_t i = 0; i < pts.size(); i += 8)
+      fprintf(stderr, "  w %.1f x1 %.1f x2 %.1f score %.1f\n", pts[i].w, pts[i].x1, pts[i].x2, pts[i].weight);
+    const long k = D.d.n[w.si] / 2;
+    for (long q = 0; q < D.d.n[w.a2]; q += 4)
+      for (long p = 0; p < D.d.n[w.a1]; ++p) {
+        std::array<long, 3> idx{};
+        idx[w.a1] = p;
+        idx[w.a2] = q;
+        idx[w.si] = k;
+        const float v = score[D.d.index(idx[0], idx[1], idx[2])];
+        if (v > 20) fprintf(stderr, "  sec %ld p %ld q %ld score %.0f\n", k, p, q, v);
+      }
+  }
+  if (!pts.empty()) {
+    r.region_source = opt.region.seeds.empty() ? "automatic" : "automatic, through the seeds";
+  } else if (opt.region.seeds.size() >= 2) {
+    for (const auto& s : opt.region.seeds) {
+      const Vec3 ci = w.g.point_to_index(s);
+      pts.push_back({ci[w.si] * w.d.s[w.si], ci[w.a1] * w.d.s[w.a1], ci[w.a2] * w.d.s[w.a2], 1.0});
+    }
+    r.region_source = "seeds";
+    r.warnings.push_back("no tube found near the seeds: the centreline follows the seed points");
+    std::sort(pts.begin(), pts.end(), [](const CentrePoint& a, const CentrePoint& b) { return a.w < b.w; });
+  }
+}
+
+static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, const Mask& user);
 
 void find_canal(Work& w, const Options& opt, Result& r, Reporter& rep) {
   const Dims& d = w.d;
@@ -292,81 +456,6 @@ void find_canal(Work& w, const Options& opt, Result& r, Reporter& rep) {
     w.w_hi = pts.back().w;
   }
   sections(w, opt, r, rep, user);
-}
-
-static void find_tube(Work& w, const Options& opt, Result& r, std::vector<CentrePoint>& pts) {
-  const Dims& d = w.d;
-  const Down D = downsample(w);
-  auto score = tube_score(w, D, w.polarity);
-  // Restrict to the box, if any.
-  for (long k = 0; k < D.d.n[2]; ++k)
-    for (long j = 0; j < D.d.n[1]; ++j)
-      for (long i = 0; i < D.d.n[0]; ++i) {
-        const Vec3 p = w.g.index_to_point(i * D.f[0] + 0.5 * (D.f[0] - 1), j * D.f[1] + 0.5 * (D.f[1] - 1),
-                                          k * D.f[2] + 0.5 * (D.f[2] - 1));
-        if (!in_box(opt, p)) score[D.d.index(i, j, k)] = 0;
-      }
-  const float smax = *std::max_element(score.begin(), score.end());
-  int chosen = 0;
-  std::vector<int> lab;
-  if (smax > 0) {
-    Mask m(score.size());
-    for (std::size_t v = 0; v < score.size(); ++v) m[v] = score[v] > 0.4f * smax;
-    std::vector<std::size_t> sizes;
-    lab = components(m, D.d, sizes);
-    std::vector<double> sum(sizes.size(), 0.0), near(sizes.size(), 1e30);
-    for (std::size_t v = 0; v < score.size(); ++v)
-      if (lab[v]) sum[static_cast<std::size_t>(lab[v])] += score[v];
-    if (!opt.region.seeds.empty()) {
-      // Seeds choose the component nearest to them.
-      for (long k = 0; k < D.d.n[2]; ++k)
-        for (long j = 0; j < D.d.n[1]; ++j)
-          for (long i = 0; i < D.d.n[0]; ++i) {
-            const std::size_t v = D.d.index(i, j, k);
-            if (!lab[v]) continue;
-            const Vec3 p = w.g.index_to_point(i * D.f[0] + 0.5 * (D.f[0] - 1), j * D.f[1] + 0.5 * (D.f[1] - 1),
-                                              k * D.f[2] + 0.5 * (D.f[2] - 1));
-            for (const auto& s : opt.region.seeds) {
-              const double dd = norm(Vec3{p[0] - s[0], p[1] - s[1], p[2] - s[2]});
-              auto& nl = near[static_cast<std::size_t>(lab[v])];
-              nl = std::min(nl, dd);
-            }
-          }
-      for (std::size_t c = 1; c < sizes.size(); ++c)
-        if (near[c] <= 10.0 && (chosen == 0 || near[c] < near[static_cast<std::size_t>(chosen)])) chosen = int(c);
-    } else {
-      for (std::size_t c = 1; c < sizes.size(); ++c)
-        if (chosen == 0 || sum[c] > sum[static_cast<std::size_t>(chosen)]) chosen = static_cast<int>(c);
-    }
-  }
-  if (chosen > 0) {
-    // Score-weighted centroid per downsampled cross-section.
-    for (long k = 0; k < D.d.n[w.si]; ++k) {
-      double sw = 0, s1 = 0, s2 = 0;
-      for (long q = 0; q < D.d.n[w.a2]; ++q)
-        for (long p = 0; p < D.d.n[w.a1]; ++p) {
-          std::array<long, 3> idx{};
-          idx[w.a1] = p;
-          idx[w.a2] = q;
-          idx[w.si] = k;
-          const std::size_t v = D.d.index(idx[0], idx[1], idx[2]);
-          if (lab[v] != chosen) continue;
-          sw += score[v];
-          s1 += score[v] * (p * D.f[w.a1] + 0.5 * (D.f[w.a1] - 1)) * d.s[w.a1];
-          s2 += score[v] * (q * D.f[w.a2] + 0.5 * (D.f[w.a2] - 1)) * d.s[w.a2];
-        }
-      if (sw > 0) pts.push_back({(k * D.f[w.si] + 0.5 * (D.f[w.si] - 1)) * d.s[w.si], s1 / sw, s2 / sw, sw});
-    }
-    r.region_source = opt.region.seeds.empty() ? "automatic" : "automatic, chosen by seeds";
-  } else if (opt.region.seeds.size() >= 2) {
-    for (const auto& s : opt.region.seeds) {
-      const Vec3 ci = w.g.point_to_index(s);
-      pts.push_back({ci[w.si] * d.s[w.si], ci[w.a1] * d.s[w.a1], ci[w.a2] * d.s[w.a2], 1.0});
-    }
-    r.region_source = "seeds";
-    r.warnings.push_back("no tube found near the seeds: the centreline follows the seed points");
-    std::sort(pts.begin(), pts.end(), [](const CentrePoint& a, const CentrePoint& b) { return a.w < b.w; });
-  }
 }
 
 static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, const Mask& user) {
@@ -430,16 +519,31 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
   std::vector<double> wall(static_cast<std::size_t>(ns), -1.0), half_width(static_cast<std::size_t>(ns), 0.0);
   std::vector<char> wall_ok(static_cast<std::size_t>(ns), 0);
   const double lat[2] = {-w.anterior_dir[1], w.anterior_dir[0]};
+  const std::vector<float> smooth_t1 = w.polarity < 0 ? gaussian(w.img, d, {2.0, 2.0, 2.0}, w.threads) : std::vector<float>{};
   if (!user_mask) {
     parallel_for(static_cast<std::size_t>(ns), w.threads, [&](std::size_t kk) {
       if (!in_range[kk]) return;
       const long k = static_cast<long>(kk);
       const double wk = k * d.s[w.si];
       const double cx = w.centre1(wk), cy = w.centre2(wk);
-      const auto P = plane_of(w.smooth, k);
-        // Between epidural fat (a little less extreme than CSF) and the walls.
-      const double tau = ring[kk] + 0.42 * (csf[kk] - ring[kk]);
+      const auto P = plane_of(w.polarity > 0 ? w.smooth : smooth_t1, k);
       if (w.polarity * (csf[kk] - ring[kk]) <= 0) return;
+      // T2: between epidural fat (a little less bright than CSF) and the
+      // walls. T1: CSF, fat and bone are close (and the nerve roots brighten
+      // the sac): two classes of the darker values within 16 mm (2 mm
+      // smoothing), split halfway between their medians.
+      double tau = ring[kk] + 0.42 * (csf[kk] - ring[kk]);
+      if (w.polarity < 0) {
+        std::vector<double> in, out;
+        for (long y = 0; y < n2; ++y)
+          for (long x = 0; x < n1; ++x) {
+            const double val = P[static_cast<std::size_t>(x + n1 * y)], rr = std::hypot(x * s1 - cx, y * s2 - cy);
+            if (rr <= 6.0) in.push_back(val);
+            if (rr >= 12.0 && rr <= 18.0) out.push_back(val);
+          }
+        // The darker quarter of the surroundings is bone (the rest muscle and fat).
+        tau = 0.5 * (pct_of(in, 25) + pct_of(out, 25));
+      }
       std::vector<std::uint8_t> content(P.size(), 0);
       long bx = -1, by = -1;
       double bd0 = 1e30;
@@ -495,6 +599,18 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         }
       }
       half_width[kk] = hw;
+      if (kk == static_cast<std::size_t>(ns / 2) && getenv("MRIVOL_DEBUG_SEG")) {
+        fprintf(stderr, "pass1 section %ld csf %.0f ring %.0f tau %.0f wall %.1f hw %.1f\n", k, csf[kk], ring[kk], tau,
+                wall[kk], hw);
+        for (int dir = 0; dir < 2; ++dir)
+          for (double t = -16; t <= 16; t += 1) {
+            const double ex = dir ? lat[0] : w.anterior_dir[0], ey = dir ? lat[1] : w.anterior_dir[1];
+            const long px = std::lround((cx + t * ex) / s1), py = std::lround((cy + t * ey) / s2);
+            if (px < 0 || py < 0 || px >= n1 || py >= n2) continue;
+            fprintf(stderr, "  %s %+.0f raw %.0f smooth %.0f region %d\n", dir ? "lat" : "ant", t,
+                    w.img[w.voxel(px, py, k)], P[size_t(px + n1 * py)], region[size_t(px + n1 * py)]);
+          }
+      }
       region_sec[kk] = std::move(region);
     });
   }

@@ -59,29 +59,41 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
       if (w.section_ok[static_cast<std::size_t>(k)]) win.push_back(w.anterior_mm[static_cast<std::size_t>(k)]);
     return win.empty() ? 8.0 : pct_of(win, 50);
   };
-  // Profile through the posterior part of the vertebral bodies, 7 mm in
-  // front of the canal: discs and endplates are darker than marrow on T2
-  // and on T1.
+  // Profiles through the posterior part of the vertebral bodies, 3 to 11 mm
+  // in front of the canal: discs and endplates are darker than marrow on T2
+  // and on T1 (in the annulus; the nucleus may not be). The depth with the
+  // strongest contrast is used.
   std::vector<double> ws, q, arc;
-  for (double wv = w.w_lo; wv <= w.w_hi; wv += step) {
-    const double e = ant_at(wv) + 7.0;
-    const double cx = w.centre1(wv) + e * w.anterior_dir[0], cy = w.centre2(wv) + e * w.anterior_dir[1];
-    double acc = 0;
-    int n = 0;
-    for (int m = -1; m < 8; ++m) {
-      const double rad = m < 0 ? 0.0 : 3.0, th = m * 0.7853981633974483;
-      const auto idx = w.index(cx + rad * std::cos(th), cy + rad * std::sin(th), wv);
-      acc += sample(w.smooth, d, idx[0], idx[1], idx[2]);
-      ++n;
+  double best_contrast = -1;
+  for (double depth : {3.0, 5.0, 7.0, 9.0, 11.0}) {
+    std::vector<double> qd;
+    for (double wv = w.w_lo; wv <= w.w_hi; wv += step) {
+      const double e = ant_at(wv) + depth;
+      const double cx = w.centre1(wv) + e * w.anterior_dir[0], cy = w.centre2(wv) + e * w.anterior_dir[1];
+      double acc = 0;
+      int n = 0;
+      for (int m = -1; m < 8; ++m) {
+        const double rad = m < 0 ? 0.0 : 3.0, th = m * 0.7853981633974483;
+        const auto idx = w.index(cx + rad * std::cos(th), cy + rad * std::sin(th), wv);
+        acc += sample(w.smooth, d, idx[0], idx[1], idx[2]);
+        ++n;
+      }
+      qd.push_back(acc / n);
     }
+    const double contrast = (pct_of(qd, 85) - pct_of(qd, 10)) / std::max(1e-6, std::fabs(pct_of(qd, 50)));
+    if (contrast > best_contrast) {
+      best_contrast = contrast;
+      q = qd;
+    }
+  }
+  for (double wv = w.w_lo; wv <= w.w_hi; wv += step) {
     ws.push_back(wv);
-    q.push_back(acc / n);
-    const double a = arc.empty() ? 0.0 : arc.back();
-    if (arc.empty()) arc.push_back(0);
-    else {
+    if (arc.empty()) {
+      arc.push_back(0);
+    } else {
       const double pw = ws[ws.size() - 2];
-      arc.push_back(a + std::sqrt(step * step + std::pow(w.centre1(wv) - w.centre1(pw), 2) +
-                                  std::pow(w.centre2(wv) - w.centre2(pw), 2)));
+      arc.push_back(arc.back() + std::sqrt(step * step + std::pow(w.centre1(wv) - w.centre1(pw), 2) +
+                                           std::pow(w.centre2(wv) - w.centre2(pw), 2)));
     }
   }
   const std::size_t n = q.size();
@@ -122,9 +134,33 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     // Runs touching the ends of the profile are incomplete.
     if (i > 0 && j + 1 < n) {
       const double len = arc[j] - arc[i] + step;
-      if (len >= 2.5) runs.push_back({ws[i] - step / 2, ws[j] + step / 2, len, len >= 7.5});
+      if (len >= 1.5) runs.push_back({ws[i] - step / 2, ws[j] + step / 2, len, false});
     }
     i = j + 1;
+  }
+  // Merge runs split by noise (gaps under 3.5 mm).
+  {
+    std::vector<Run> merged;
+    for (const auto& ru : runs) {
+      if (!merged.empty() && ru.w0 - merged.back().w1 < 3.5) {
+        merged.back().length += ru.length + (ru.w0 - merged.back().w1);
+        merged.back().w1 = ru.w1;
+      } else {
+        merged.push_back(ru);
+      }
+    }
+    runs = merged;
+  }
+  // Full discs: not much thinner than the typical disc (a rudimentary S1-S2
+  // disc is).
+  {
+    std::vector<double> lens;
+    for (const auto& ru : runs)
+      if (ru.length >= 5.0) lens.push_back(ru.length);
+    const double typical = lens.empty() ? 10.0 : pct_of(lens, 50);
+    for (auto& ru : runs) ru.full = ru.length >= std::max(5.0, 0.7 * typical);
+    if (getenv("MRIVOL_DEBUG_SEG"))
+      for (const auto& ru : runs) fprintf(stderr, "run %.1f..%.1f len %.1f full %d\n", ru.w0, ru.w1, ru.length, ru.full);
   }
   // Order from the top (superior) down.
   const bool w_down = w.g.axis(w.si)[2] < 0;  // increasing w goes inferior
