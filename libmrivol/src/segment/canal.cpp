@@ -639,7 +639,27 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         for (double side : {-1.0, 1.0})
           extra.push_back({cx + A * w.anterior_dir[0] + side * L * lat[0], cy + A * w.anterior_dir[1] + side * L * lat[1]});
       }
-      hull = convex_hull(region_sec[kk], pl, extra);
+      auto base = region_sec[kk];
+      if (w.polarity < 0) {
+        // T1: the enhancing veins lie against the anterior wall, where the
+        // dark contents are too thin to see: bright pixels in front of the
+        // centre, within the contents' width, belong to the canal.
+        const auto P = plane_of(w.smooth, k);
+        std::vector<double> disk;
+        for (long y = 0; y < n2; ++y)
+          for (long x = 0; x < n1; ++x)
+            if (std::hypot(x * s1 - cx, y * s2 - cy) <= 14.0) disk.push_back(P[static_cast<std::size_t>(x + n1 * y)]);
+        const double hi = pct_of(disk, 99.5), thr = ring[kk] + 0.5 * (hi - ring[kk]);
+        for (long y = 0; y < n2; ++y)
+          for (long x = 0; x < n1; ++x) {
+            const double dx = x * s1 - cx, dy = y * s2 - cy;
+            const double a = dx * w.anterior_dir[0] + dy * w.anterior_dir[1], l = dx * lat[0] + dy * lat[1];
+            const std::size_t u = static_cast<std::size_t>(x + n1 * y);
+            if (hi > 2 * ring[kk] && P[u] > thr && a >= 0 && std::fabs(l) <= half_width[kk] && std::hypot(dx, dy) <= 14.0)
+              base[u] = 1;
+          }
+      }
+      hull = convex_hull(base, pl, extra);
       std::size_t cnt = 0;
       for (auto h : hull) cnt += h;
       const double area = cnt * s1 * s2;

@@ -208,16 +208,34 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
     if (it == 3) break;
     const Mask near = dilate(M, c, 2);
     for (std::size_t v = 0; v < nc; ++v) P[v] = E[v] && !near[v];
-    const auto B2 = normalized_convolution(I, P, c, 2.0, -1e30f, w.threads, 0.02);
+    const auto B2 = normalized_convolution(I, P, c, 1.5, -1e30f, w.threads, 0.02);
     const auto B6 = normalized_convolution(I, P, c, 6.0, bmed, w.threads);
     for (std::size_t v = 0; v < nc; ++v) B[v] = B2[v] > -1e29f ? B2[v] : B6[v];
-    const Mask core = erode_mm(M, c, 1.0);
+    // Vein intensity from the voxels that are (nearly) all vein by the
+    // current model: thick slices may have few pure voxels, erosion would
+    // pick mixed ones.
+    Mask core(nc, 0);
+    for (std::size_t v = 0; v < nc; ++v) core[v] = M[v] && f[v] >= 0.85f;
     std::vector<float> cv;
     for (std::size_t v = 0; v < nc; ++v)
       if (core[v]) cv.push_back(I[v]);
     if (cv.size() >= 20) V = normalized_convolution(I, core, c, 15.0, static_cast<float>(median_of(cv)), w.threads);
   }
-  const Mask band = dilate(M, c, 1);
+  // Partial-volume band: the face neighbours of the mask (fully outside
+  // voxels would only add the clamped noise of the background).
+  Mask band = M;
+  for (long k = 0; k < c.n[2]; ++k)
+    for (long j = 0; j < c.n[1]; ++j)
+      for (long i = 0; i < c.n[0]; ++i) {
+        const std::size_t v = c.index(i, j, k);
+        if (M[v]) continue;
+        const long nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
+        for (const auto& q : nb)
+          if (c.inside(q[0], q[1], q[2]) && M[c.index(q[0], q[1], q[2])]) {
+            band[v] = 1;
+            break;
+          }
+      }
   std::vector<float> vb, bb;
   for (std::size_t v = 0; v < nc; ++v) {
     const float x = band[v] && E[v] ? std::clamp(f[v], 0.0f, 1.0f) : 0.0f;
