@@ -62,8 +62,9 @@ int main(int argc, char** argv) {
       [](cli::Definition& d) {
         namespace po = cli::po;
         d.options.add_options()("scan", po::value<std::string>(), "the scan (DICOM folder/file or image)")(
-            "out,o", po::value<std::string>(), "output folder")(
-            "series", po::value<std::string>()->default_value(""), "image set of SCAN (see mrivol-load --list)")(
+            "out,o", po::value<std::string>(), "output folder")("series",
+                                                                po::value<std::string>()->default_value(""),
+                                                                "image set of SCAN (see mrivol-load --list)")(
             "contrast", po::value<std::string>()->default_value("auto"),
             "auto (metadata: TE/TR, series description; else the image), t2 or t1c")(
             "veins", po::value<std::string>()->default_value("auto"),
@@ -73,7 +74,8 @@ int main(int argc, char** argv) {
             "lowest-disc", po::value<std::string>()->default_value("L5-S1"),
             "name of the lowest full disc in the field of view (transitional anatomy, short fields)")(
             "roi-mask", po::value<std::string>(), "the canal as a mask image (replaces the automatic canal)")(
-            "roi-box", po::value<std::string>(), "x0,y0,z0,x1,y1,z1: LPS mm box restricting the canal search")(
+            "roi-box", po::value<std::string>(),
+            "x0,y0,z0,x1,y1,z1: LPS mm box restricting the canal search")(
             "seeds", po::value<std::string>(), "x,y,z[;x,y,z...]: LPS mm points inside the thecal sac")(
             "measure", po::value<std::string>(), "measure this mask instead of segmenting")(
             "min-component", po::value<double>()->default_value(3.0),
@@ -94,6 +96,10 @@ int main(int argc, char** argv) {
         opt.min_component_mm3 = vm["min-component"].as<double>();
         if (opt.min_component_mm3 < 0) throw UsageError("--min-component must be >= 0");
         segment::parse_levels(opt.levels);
+        if (opt.veins != "auto" && opt.veins != "dark" && opt.veins != "bright")
+          throw UsageError("--veins must be auto, dark or bright, not '" + opt.veins + "'");
+        if (opt.contrast != "auto" && opt.contrast != "t2" && opt.contrast != "t1c")
+          throw UsageError("--contrast must be auto, t2 or t1c, not '" + opt.contrast + "'");
         if (vm.count("roi-box")) {
           const auto b = numbers(vm["roi-box"].as<std::string>(), "roi-box");
           if (b.size() != 6) throw UsageError("--roi-box needs 6 numbers: x0,y0,z0,x1,y1,z1 (LPS mm)");
@@ -159,8 +165,8 @@ int main(int argc, char** argv) {
         io::write_text_file(folder / "provenance.json", prov.dump(2) + "\n", false);
         folder.commit();
         char line[200];
-        std::snprintf(line, sizeof line, "plexus %.0f mm3 (soft %.0f mm3), %s veins on %s, %.1f s", r.volume_mm3,
-                      r.volume_soft_mm3, r.veins.c_str(), r.contrast.c_str(), r.seconds);
+        std::snprintf(line, sizeof line, "plexus %.0f mm3 (soft %.0f mm3), %s veins on %s, %.1f s",
+                      r.volume_mm3, r.volume_soft_mm3, r.veins.c_str(), r.contrast.c_str(), r.seconds);
         rep.info(line);
       });
 }

@@ -36,7 +36,8 @@ int main(int argc, char** argv) {
   const auto m = read_image(argv[1]), s = read_image(argv[2]);
   const auto tm = on_grid(read_image(argv[3]), m), tf = on_grid(read_image(argv[4]), m);
   const double vox = m.geom.spacing[0] * m.geom.spacing[1] * m.geom.spacing[2];
-  double inter = 0, a = 0, b = 0, soft = 0, tsoft = 0, fp = 0, fn = 0, abs_err = 0, soft_out = 0, soft_in_err = 0;
+  double inter = 0, a = 0, b = 0, soft = 0, tsoft = 0, fp = 0, fn = 0, abs_err = 0, soft_out = 0,
+         soft_in_err = 0;
   for (std::size_t i = 0; i < m.geom.voxels(); ++i) {
     const bool x = m.data[i] > 0.5f, y = tm.data[i] > 0.5f;
     inter += x && y;
@@ -47,13 +48,17 @@ int main(int argc, char** argv) {
     fp += x && !y;
     fn += !x && y;
     abs_err += std::fabs(s.data[i] - tf.data[i]);
-    if (tf.data[i] <= 0.0f) soft_out += s.data[i];
-    else soft_in_err += s.data[i] - tf.data[i];
+    if (tf.data[i] <= 0.0f)
+      soft_out += s.data[i];
+    else
+      soft_in_err += s.data[i] - tf.data[i];
   }
-  std::printf("dice %.4f  binary %.0f vs %.0f mm3  soft %.0f vs %.0f mm3 (%+.2f%%)  fp %.0f fn %.0f  L1 %.0f mm3\n",
-              2 * inter / (a + b), a * vox, b * vox, soft * vox, tsoft * vox, 100 * (soft - tsoft) / tsoft, fp * vox,
-              fn * vox, abs_err * vox);
-  std::printf("soft outside the truth %.0f mm3, soft error inside %+.0f mm3\n", soft_out * vox, soft_in_err * vox);
+  std::printf(
+      "dice %.4f  binary %.0f vs %.0f mm3  soft %.0f vs %.0f mm3 (%+.2f%%)  fp %.0f fn %.0f  L1 %.0f mm3\n",
+      2 * inter / (a + b), a * vox, b * vox, soft * vox, tsoft * vox, 100 * (soft - tsoft) / tsoft, fp * vox,
+      fn * vox, abs_err * vox);
+  std::printf("soft outside the truth %.0f mm3, soft error inside %+.0f mm3\n", soft_out * vox,
+              soft_in_err * vox);
   if (argc >= 7) {
     const auto c = read_image(argv[5]);
     const auto tc = on_grid(read_image(argv[6]), c);

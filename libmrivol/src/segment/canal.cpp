@@ -147,7 +147,8 @@ std::array<double, 4> polyfit(const std::vector<double>& t, const std::vector<do
     }
   }
   std::array<double, 4> out{};
-  for (int c = 0; c < n; ++c) out[static_cast<std::size_t>(c)] = std::fabs(A[c][c]) < 1e-12 ? 0 : A[c][n] / A[c][c];
+  for (int c = 0; c < n; ++c)
+    out[static_cast<std::size_t>(c)] = std::fabs(A[c][c]) < 1e-12 ? 0 : A[c][n] / A[c][c];
   return out;
 }
 
@@ -228,8 +229,10 @@ std::vector<std::uint8_t> morph2(const std::vector<std::uint8_t>& m, const Plane
       bool acc = m[u] != 0;
       auto visit = [&](long a, long b) {
         const bool on = a >= 0 && b >= 0 && a < p.w && b < p.h && m[static_cast<std::size_t>(a + p.w * b)];
-        if (dil) acc = acc || on;
-        else acc = acc && on;
+        if (dil)
+          acc = acc || on;
+        else
+          acc = acc && on;
       };
       if (ax) {
         visit(x - 1, y);
@@ -252,10 +255,12 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
 // 3 mm per section) that collects the most score, found by dynamic
 // programming; a short strongly scored blob cannot beat a long canal.
 // Returns the path's points where the score is substantial, and its total.
-static double best_path(const Work& w, const Down& D, const std::vector<float>& score, std::vector<CentrePoint>& pts) {
+static double best_path(const Work& w, const Down& D, const std::vector<float>& score,
+                        std::vector<CentrePoint>& pts) {
   const long n1 = D.d.n[w.a1], n2 = D.d.n[w.a2], ns = D.d.n[w.si];
   const double move = std::max(3.0, 1.5 * D.d.s[w.si]);
-  const long r1 = std::max(1L, std::lround(move / D.d.s[w.a1])), r2 = std::max(1L, std::lround(move / D.d.s[w.a2]));
+  const long r1 = std::max(1L, std::lround(move / D.d.s[w.a1])),
+             r2 = std::max(1L, std::lround(move / D.d.s[w.a2]));
   const std::size_t np = static_cast<std::size_t>(n1 * n2);
   auto at = [&](long k, long p, long q) {
     std::array<long, 3> idx{};
@@ -300,13 +305,26 @@ static double best_path(const Work& w, const Down& D, const std::vector<float>& 
   std::sort(sorted.begin(), sorted.end());
   const double typical = sorted[sorted.size() * 3 / 4];
   pts.clear();
+  // A real canal stands out from the noise: the typical score along the path
+  // must exceed 3 noise standard deviations of the 2 mm image (estimated
+  // from neighbour differences, robustly).
+  {
+    std::vector<float> dif;
+    for (long k = 0; k < D.d.n[2]; ++k)
+      for (long j = 0; j < D.d.n[1]; ++j)
+        for (long i = 0; i + 1 < D.d.n[0]; ++i)
+          dif.push_back(std::fabs(D.v[D.d.index(i + 1, j, k)] - D.v[D.d.index(i, j, k)]));
+    const double sigma = percentile(dif, 50) / (0.6745 * std::sqrt(2.0));
+    if (typical < 3 * sigma) return 0.0;
+  }
   for (std::size_t i = path.size(); i-- > 0;) {
     const auto [k, u] = path[i];
     if (sc[i] < 0.2 * typical || sc[i] <= 0) continue;
     const long p = long(u) % n1, q = long(u) / n1;
     // Score-weighted centroid of the high scores within 10 mm of the path
     // point (the path itself may wander inside a broad maximum).
-    const long h1 = std::max(1L, std::lround(10.0 / D.d.s[w.a1])), h2 = std::max(1L, std::lround(10.0 / D.d.s[w.a2]));
+    const long h1 = std::max(1L, std::lround(10.0 / D.d.s[w.a1])),
+               h2 = std::max(1L, std::lround(10.0 / D.d.s[w.a2]));
     double sw = 0, s1 = 0, s2 = 0;
     for (long b = std::max(0L, q - h2); b <= std::min(n2 - 1, q + h2); ++b)
       for (long a = std::max(0L, p - h1); a <= std::min(n1 - 1, p + h1); ++a) {
@@ -346,7 +364,8 @@ static void exclude_near_air(const Down& D, int polarity, std::vector<float>& sc
   for (long k = 0; k < D.d.n[2]; ++k)
     for (long j = 0; j < D.d.n[1]; ++j)
       for (long i = 0; i < D.d.n[0]; ++i) {
-        const bool border = i == 0 || j == 0 || k == 0 || i == D.d.n[0] - 1 || j == D.d.n[1] - 1 || k == D.d.n[2] - 1;
+        const bool border =
+            i == 0 || j == 0 || k == 0 || i == D.d.n[0] - 1 || j == D.d.n[1] - 1 || k == D.d.n[2] - 1;
         const std::size_t u = D.d.index(i, j, k);
         if (border && low[u] && !out[u]) {
           out[u] = 1;
@@ -356,8 +375,10 @@ static void exclude_near_air(const Down& D, int polarity, std::vector<float>& sc
   while (!st.empty()) {
     const std::size_t u = st.back();
     st.pop_back();
-    const long i = long(u) % D.d.n[0], j = (long(u) / D.d.n[0]) % D.d.n[1], k = long(u) / (D.d.n[0] * D.d.n[1]);
-    const long nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
+    const long i = long(u) % D.d.n[0], j = (long(u) / D.d.n[0]) % D.d.n[1],
+               k = long(u) / (D.d.n[0] * D.d.n[1]);
+    const long nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k},
+                           {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
     for (const auto& q : nb) {
       if (!D.d.inside(q[0], q[1], q[2])) continue;
       const std::size_t x = D.d.index(q[0], q[1], q[2]);
@@ -367,7 +388,9 @@ static void exclude_near_air(const Down& D, int polarity, std::vector<float>& sc
       }
     }
   }
-  const Mask near = dilate_mm(out, D.d, 25.0);
+  // A box of +-25 mm along the finest axis (separable: fast).
+  const double smin = std::min({D.d.s[0], D.d.s[1], D.d.s[2]});
+  const Mask near = dilate(out, D.d, static_cast<int>(std::lround(25.0 / smin)));
   for (std::size_t i = 0; i < score.size(); ++i)
     if (near[i]) score[i] = 0;
 }
@@ -387,25 +410,11 @@ static void find_tube(Work& w, const Options& opt, Result& r, std::vector<Centre
       }
   for (const auto& s : opt.region.seeds) {
     const Vec3 ci = w.g.point_to_index(s);
-    const long i = std::lround(ci[0] / D.f[0]), j = std::lround(ci[1] / D.f[1]), k = std::lround(ci[2] / D.f[2]);
+    const long i = std::lround(ci[0] / D.f[0]), j = std::lround(ci[1] / D.f[1]),
+               k = std::lround(ci[2] / D.f[2]);
     if (D.d.inside(i, j, k)) score[D.d.index(i, j, k)] = std::max(score[D.d.index(i, j, k)], 100 * smax + 1);
   }
-  const double tot = best_path(w, D, score, pts);
-  if (getenv("MRIVOL_DEBUG_SEG")) {
-    fprintf(stderr, "path total %.0f, %zu points\n", tot, pts.size());
-    for (std::size_t i = 0; i < pts.size(); i += 8)
-      fprintf(stderr, "  w %.1f x1 %.1f x2 %.1f score %.1f\n", pts[i].w, pts[i].x1, pts[i].x2, pts[i].weight);
-    const long k = D.d.n[w.si] / 2;
-    for (long q = 0; q < D.d.n[w.a2]; q += 4)
-      for (long p = 0; p < D.d.n[w.a1]; ++p) {
-        std::array<long, 3> idx{};
-        idx[w.a1] = p;
-        idx[w.a2] = q;
-        idx[w.si] = k;
-        const float v = score[D.d.index(idx[0], idx[1], idx[2])];
-        if (v > 20) fprintf(stderr, "  sec %ld p %ld q %ld score %.0f\n", k, p, q, v);
-      }
-  }
+  best_path(w, D, score, pts);
   if (!pts.empty()) {
     r.region_source = opt.region.seeds.empty() ? "automatic" : "automatic, through the seeds";
   } else if (opt.region.seeds.size() >= 2) {
@@ -512,14 +521,16 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
   w.sac.assign(d.count(), 0);
   const std::vector<float> sac_src =
       w.polarity < 0 ? gaussian(w.img, d, {1.5, 1.5, 1.5}, w.threads) : w.smooth;  // T1: CSF vs fat is subtle
-  std::vector<std::vector<std::uint8_t>> canal_sec(static_cast<std::size_t>(ns)), sac_sec(static_cast<std::size_t>(ns));
+  std::vector<std::vector<std::uint8_t>> canal_sec(static_cast<std::size_t>(ns)),
+      sac_sec(static_cast<std::size_t>(ns));
   // Pass 1: the canal contents (CSF and fat: bright on T2, dark on T1)
   // connected to the centre, and the anterior wall on the midline.
   std::vector<std::vector<std::uint8_t>> region_sec(static_cast<std::size_t>(ns));
   std::vector<double> wall(static_cast<std::size_t>(ns), -1.0), half_width(static_cast<std::size_t>(ns), 0.0);
   std::vector<char> wall_ok(static_cast<std::size_t>(ns), 0);
   const double lat[2] = {-w.anterior_dir[1], w.anterior_dir[0]};
-  const std::vector<float> smooth_t1 = w.polarity < 0 ? gaussian(w.img, d, {2.0, 2.0, 2.0}, w.threads) : std::vector<float>{};
+  const std::vector<float> smooth_t1 =
+      w.polarity < 0 ? gaussian(w.img, d, {2.0, 2.0, 2.0}, w.threads) : std::vector<float>{};
   if (!user_mask) {
     parallel_for(static_cast<std::size_t>(ns), w.threads, [&](std::size_t kk) {
       if (!in_range[kk]) return;
@@ -537,7 +548,8 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         std::vector<double> in, out;
         for (long y = 0; y < n2; ++y)
           for (long x = 0; x < n1; ++x) {
-            const double val = P[static_cast<std::size_t>(x + n1 * y)], rr = std::hypot(x * s1 - cx, y * s2 - cy);
+            const double val = P[static_cast<std::size_t>(x + n1 * y)],
+                         rr = std::hypot(x * s1 - cx, y * s2 - cy);
             if (rr <= 6.0) in.push_back(val);
             if (rr >= 12.0 && rr <= 18.0) out.push_back(val);
           }
@@ -584,7 +596,8 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
           const long x1 = std::min(x0 + 1, n1 - 1), y1 = std::min(y0 + 1, n2 - 1);
           const double fx = std::clamp(px - x0, 0.0, 1.0), fy = std::clamp(py - y0, 0.0, 1.0);
           auto at = [&](long x, long y) { return P[static_cast<std::size_t>(x + n1 * y)]; };
-          acc += (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x1, y0)) + fy * ((1 - fx) * at(x0, y1) + fx * at(x1, y1));
+          acc += (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x1, y0)) +
+                 fy * ((1 - fx) * at(x0, y1) + fx * at(x1, y1));
         }
         return w.polarity * (acc / 3 - tau) > 0;
       };
@@ -599,18 +612,6 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         }
       }
       half_width[kk] = hw;
-      if (kk == static_cast<std::size_t>(ns / 2) && getenv("MRIVOL_DEBUG_SEG")) {
-        fprintf(stderr, "pass1 section %ld csf %.0f ring %.0f tau %.0f wall %.1f hw %.1f\n", k, csf[kk], ring[kk], tau,
-                wall[kk], hw);
-        for (int dir = 0; dir < 2; ++dir)
-          for (double t = -16; t <= 16; t += 1) {
-            const double ex = dir ? lat[0] : w.anterior_dir[0], ey = dir ? lat[1] : w.anterior_dir[1];
-            const long px = std::lround((cx + t * ex) / s1), py = std::lround((cy + t * ey) / s2);
-            if (px < 0 || py < 0 || px >= n1 || py >= n2) continue;
-            fprintf(stderr, "  %s %+.0f raw %.0f smooth %.0f region %d\n", dir ? "lat" : "ant", t,
-                    w.img[w.voxel(px, py, k)], P[size_t(px + n1 * py)], region[size_t(px + n1 * py)]);
-          }
-      }
       region_sec[kk] = std::move(region);
     });
   }
@@ -629,7 +630,8 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
       hull.assign(static_cast<std::size_t>(n1 * n2), 0);
       std::size_t cnt = 0;
       for (long y = 0; y < n2; ++y)
-        for (long x = 0; x < n1; ++x) cnt += hull[static_cast<std::size_t>(x + n1 * y)] = user[w.voxel(x, y, k)];
+        for (long x = 0; x < n1; ++x)
+          cnt += hull[static_cast<std::size_t>(x + n1 * y)] = user[w.voxel(x, y, k)];
       if (cnt == 0) return;
     } else {
       if (region_sec[kk].empty()) return;
@@ -637,7 +639,8 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
       if (std::any_of(wall_ok.begin(), wall_ok.end(), [](char c) { return c != 0; })) {
         const double A = wall_s[kk], L = half_width[kk];
         for (double side : {-1.0, 1.0})
-          extra.push_back({cx + A * w.anterior_dir[0] + side * L * lat[0], cy + A * w.anterior_dir[1] + side * L * lat[1]});
+          extra.push_back({cx + A * w.anterior_dir[0] + side * L * lat[0],
+                           cy + A * w.anterior_dir[1] + side * L * lat[1]});
       }
       auto base = region_sec[kk];
       if (w.polarity < 0) {
@@ -648,14 +651,16 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         std::vector<double> disk;
         for (long y = 0; y < n2; ++y)
           for (long x = 0; x < n1; ++x)
-            if (std::hypot(x * s1 - cx, y * s2 - cy) <= 14.0) disk.push_back(P[static_cast<std::size_t>(x + n1 * y)]);
+            if (std::hypot(x * s1 - cx, y * s2 - cy) <= 14.0)
+              disk.push_back(P[static_cast<std::size_t>(x + n1 * y)]);
         const double hi = pct_of(disk, 99.5), thr = ring[kk] + 0.5 * (hi - ring[kk]);
         for (long y = 0; y < n2; ++y)
           for (long x = 0; x < n1; ++x) {
             const double dx = x * s1 - cx, dy = y * s2 - cy;
             const double a = dx * w.anterior_dir[0] + dy * w.anterior_dir[1], l = dx * lat[0] + dy * lat[1];
             const std::size_t u = static_cast<std::size_t>(x + n1 * y);
-            if (hi > 2 * ring[kk] && P[u] > thr && a >= 0 && std::fabs(l) <= half_width[kk] && std::hypot(dx, dy) <= 14.0)
+            if (hi > 2 * ring[kk] && P[u] > thr && a >= 0 && std::fabs(l) <= half_width[kk] &&
+                std::hypot(dx, dy) <= 14.0)
               base[u] = 1;
           }
       }
@@ -683,15 +688,14 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
       if (!hull[u]) continue;
       const bool vessel_like = w.polarity > 0 ? S[u] < 0.5 * csf[kk] : S[u] > ring[kk];
       if (vessel_like) continue;
-      if (e2[u]) inner.push_back(S[u]);
-      else if (e1[u]) band.push_back(S[u]);
+      if (e2[u])
+        inner.push_back(S[u]);
+      else if (e1[u])
+        band.push_back(S[u]);
     }
     const double csf_here = inner.empty() ? csf[kk] : pct_of(inner, w.polarity > 0 ? 85 : 15);
     const double fat_here = band.empty() ? 0.5 * (csf[kk] + ring[kk]) : median(band);
     const double ts = 0.5 * (csf_here + fat_here);
-    if (kk == static_cast<std::size_t>(ns / 2) && getenv("MRIVOL_DEBUG_SEG"))
-      fprintf(stderr, "section %ld csf %.0f ring %.0f sac threshold %.0f (csf %.0f fat %.0f)\n", k, csf[kk], ring[kk],
-              ts, csf_here, fat_here);
     std::vector<std::uint8_t> csfm(S.size(), 0);
     for (std::size_t u = 0; u < S.size(); ++u) csfm[u] = hull[u] && w.polarity * (S[u] - ts) > 0;
     // The sac is convex: the hull of the CSF pieces (the nerve roots break
@@ -732,7 +736,12 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
   // Sections that failed take the nearest good one's masks, moved with the centreline.
   long good = 0;
   for (long k = 0; k < ns; ++k) good += w.section_ok[static_cast<std::size_t>(k)];
-  if (good == 0) throw QualityError("", "no spinal canal found: the tube's cross-sections have no plausible canal");
+  long range_n = 0;
+  for (long k = 0; k < ns; ++k) range_n += in_range[static_cast<std::size_t>(k)];
+  if (good == 0 || good < 0.3 * range_n)
+    throw QualityError("", "no spinal canal found: " + std::to_string(good) + " of " +
+                               std::to_string(range_n) +
+                               " cross-sections along the tube hold a plausible canal");
   std::size_t filled = 0;
   for (long k = 0; k < ns; ++k) {
     const std::size_t kk = static_cast<std::size_t>(k);
@@ -741,8 +750,10 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
     if (!w.section_ok[kk]) {
       long best = -1;
       for (long o = 1; o < ns && best < 0; ++o) {
-        if (k - o >= 0 && w.section_ok[static_cast<std::size_t>(k - o)]) best = k - o;
-        else if (k + o < ns && w.section_ok[static_cast<std::size_t>(k + o)]) best = k + o;
+        if (k - o >= 0 && w.section_ok[static_cast<std::size_t>(k - o)])
+          best = k - o;
+        else if (k + o < ns && w.section_ok[static_cast<std::size_t>(k + o)])
+          best = k + o;
       }
       src = best;
       ++filled;

@@ -40,7 +40,8 @@ void convolve_axis(const std::vector<float>& in, std::vector<float>& out, const 
 std::vector<double> gaussian_kernel(double sigma_vox) {
   const long r = std::max(1L, static_cast<long>(std::ceil(3 * sigma_vox)));
   std::vector<double> k(static_cast<std::size_t>(2 * r + 1));
-  for (long i = -r; i <= r; ++i) k[static_cast<std::size_t>(i + r)] = std::exp(-0.5 * i * i / (sigma_vox * sigma_vox));
+  for (long i = -r; i <= r; ++i)
+    k[static_cast<std::size_t>(i + r)] = std::exp(-0.5 * i * i / (sigma_vox * sigma_vox));
   return k;
 }
 
@@ -51,7 +52,7 @@ Mask box(const Mask& m, const Dims& d, int r, bool dil) {
     if (d.n[axis] == 1) continue;
     const long stride = axis == 0 ? 1 : axis == 1 ? d.n[0] : d.n[0] * d.n[1];
     for (std::size_t v = 0; v < cur.size(); ++v) {
-      const long x = axis == 0 ? static_cast<long>(v) % d.n[0]
+      const long x = axis == 0   ? static_cast<long>(v) % d.n[0]
                      : axis == 1 ? (static_cast<long>(v) / d.n[0]) % d.n[1]
                                  : static_cast<long>(v) / (d.n[0] * d.n[1]);
       bool acc = !dil;
@@ -72,15 +73,15 @@ Mask box(const Mask& m, const Dims& d, int r, bool dil) {
   return cur;
 }
 
-Mask ellipsoid(const Mask& m, const Dims& d, double r_mm, bool dil) {
+Mask ellipsoid(const Mask& m, const Dims& d, const std::array<double, 3>& rad, bool dil) {
   std::vector<std::array<long, 3>> offs;
   std::array<long, 3> r{};
-  for (int a = 0; a < 3; ++a) r[a] = static_cast<long>(std::floor(r_mm / d.s[a]));
+  for (int a = 0; a < 3; ++a) r[a] = static_cast<long>(std::floor(rad[a] / d.s[a] + 1e-9));
   for (long k = -r[2]; k <= r[2]; ++k)
     for (long j = -r[1]; j <= r[1]; ++j)
       for (long i = -r[0]; i <= r[0]; ++i) {
-        const double x = i * d.s[0], y = j * d.s[1], z = k * d.s[2];
-        if (x * x + y * y + z * z <= r_mm * r_mm + 1e-9 && (i || j || k)) offs.push_back({i, j, k});
+        const double x = i * d.s[0] / rad[0], y = j * d.s[1] / rad[1], z = k * d.s[2] / rad[2];
+        if (x * x + y * y + z * z <= 1 + 1e-9 && (i || j || k)) offs.push_back({i, j, k});
       }
   Mask out(m.size());
   for (long k = 0; k < d.n[2]; ++k)
@@ -109,8 +110,8 @@ Mask ellipsoid(const Mask& m, const Dims& d, double r_mm, bool dil) {
 
 }  // namespace
 
-std::vector<float> gaussian(const std::vector<float>& in, const Dims& d, const std::array<double, 3>& sigma_mm,
-                            unsigned threads) {
+std::vector<float> gaussian(const std::vector<float>& in, const Dims& d,
+                            const std::array<double, 3>& sigma_mm, unsigned threads) {
   std::vector<float> a = in, b(in.size());
   for (int axis = 0; axis < 3; ++axis) {
     const double sv = sigma_mm[axis] / d.s[axis];
@@ -122,7 +123,8 @@ std::vector<float> gaussian(const std::vector<float>& in, const Dims& d, const s
 }
 
 std::vector<float> normalized_convolution(const std::vector<float>& v, const Mask& w, const Dims& d,
-                                          double sigma_mm, float fallback, unsigned threads, double min_weight) {
+                                          double sigma_mm, float fallback, unsigned threads,
+                                          double min_weight) {
   std::vector<float> vw(v.size()), ww(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) {
     ww[i] = w[i] ? 1.0f : 0.0f;
@@ -137,8 +139,17 @@ std::vector<float> normalized_convolution(const std::vector<float>& v, const Mas
 
 Mask dilate(const Mask& m, const Dims& d, int r) { return box(m, d, r, true); }
 Mask erode(const Mask& m, const Dims& d, int r) { return box(m, d, r, false); }
-Mask erode_mm(const Mask& m, const Dims& d, double r_mm) { return ellipsoid(m, d, r_mm, false); }
-Mask dilate_mm(const Mask& m, const Dims& d, double r_mm) { return ellipsoid(m, d, r_mm, true); }
+Mask erode_mm(const Mask& m, const Dims& d, double r_mm) {
+  return ellipsoid(m, d, {r_mm, r_mm, r_mm}, false);
+}
+Mask dilate_mm(const Mask& m, const Dims& d, double r_mm) {
+  return ellipsoid(m, d, {r_mm, r_mm, r_mm}, true);
+}
+Mask dilate_at_least_one(const Mask& m, const Dims& d, double r_mm) {
+  std::array<double, 3> rad{};
+  for (int a = 0; a < 3; ++a) rad[a] = std::max(r_mm, d.s[a] * 1.01);
+  return ellipsoid(m, d, rad, true);
+}
 
 std::vector<int> components(const Mask& m, const Dims& d, std::vector<std::size_t>& sizes) {
   std::vector<int> lab(m.size(), 0);
@@ -272,8 +283,8 @@ std::vector<std::uint8_t> convex_hull(const std::vector<std::uint8_t>& m, const 
 
 double percentile(std::vector<float> v, double pct) {
   if (v.empty()) return 0.0;
-  const std::size_t k =
-      std::min(v.size() - 1, static_cast<std::size_t>(std::llround(pct / 100.0 * static_cast<double>(v.size() - 1))));
+  const std::size_t k = std::min(
+      v.size() - 1, static_cast<std::size_t>(std::llround(pct / 100.0 * static_cast<double>(v.size() - 1))));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
   return v[k];
 }

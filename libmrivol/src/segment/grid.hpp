@@ -15,7 +15,9 @@ struct Dims {
   std::array<long, 3> n{1, 1, 1};
   std::array<double, 3> s{1, 1, 1};  ///< spacing, mm
   std::size_t count() const { return static_cast<std::size_t>(n[0] * n[1] * n[2]); }
-  std::size_t index(long i, long j, long k) const { return static_cast<std::size_t>(i + n[0] * (j + n[1] * k)); }
+  std::size_t index(long i, long j, long k) const {
+    return static_cast<std::size_t>(i + n[0] * (j + n[1] * k));
+  }
   bool inside(long i, long j, long k) const {
     return i >= 0 && j >= 0 && k >= 0 && i < n[0] && j < n[1] && k < n[2];
   }
@@ -25,8 +27,8 @@ using Mask = std::vector<std::uint8_t>;
 
 /// Separable Gaussian (sigma in mm per axis; axes with sigma < 0.25 voxel are
 /// left alone), truncated at 3 sigma, normalised at the borders.
-std::vector<float> gaussian(const std::vector<float>& in, const Dims& d, const std::array<double, 3>& sigma_mm,
-                            unsigned threads);
+std::vector<float> gaussian(const std::vector<float>& in, const Dims& d,
+                            const std::array<double, 3>& sigma_mm, unsigned threads);
 /// Normalised convolution: G*(v w) / G*(w); `fallback` where G*w < min_weight.
 std::vector<float> normalized_convolution(const std::vector<float>& v, const Mask& w, const Dims& d,
                                           double sigma_mm, float fallback, unsigned threads,
@@ -38,6 +40,8 @@ Mask erode(const Mask& m, const Dims& d, int r);
 /// exceeds r_mm are not eroded along).
 Mask erode_mm(const Mask& m, const Dims& d, double r_mm);
 Mask dilate_mm(const Mask& m, const Dims& d, double r_mm);
+/// Dilation by r_mm, and by at least one voxel along every axis (thick slices).
+Mask dilate_at_least_one(const Mask& m, const Dims& d, double r_mm);
 /// 26-connected components: labels (0 = background) and the voxel count of each label (index 0 unused).
 std::vector<int> components(const Mask& m, const Dims& d, std::vector<std::size_t>& sizes);
 /// Keep the components of at least min_voxels voxels.

@@ -18,8 +18,8 @@ namespace segment {
 struct Work {
   Dims d;
   Geometry g;
-  std::vector<float> img;     ///< raw intensities
-  std::vector<float> smooth;  ///< Gaussian 0.8 mm
+  std::vector<float> img;      ///< raw intensities
+  std::vector<float> smooth;   ///< Gaussian 0.8 mm
   int si = 2, a1 = 0, a2 = 1;  ///< cross-section axis and the two in-plane axes
   int polarity = 1;            ///< +1: CSF bright (T2), -1: CSF dark (T1)
   unsigned threads = 0;
@@ -56,9 +56,9 @@ struct Work {
       return (x[0] - p[0]) * n[0] + (x[1] - p[1]) * n[1] + (x[2] - p[2]) * n[2];
     }
   };
-  CutPlane plane_at(double w) const;  ///< perpendicular to the centreline at w
+  CutPlane plane_at(double w) const;                          ///< perpendicular to the centreline at w
   std::array<double, 3> frame(long i, long j, long k) const;  ///< axis-frame position of a voxel
-  std::vector<CutPlane> disc_planes;  ///< per level (valid when the level was found)
+  std::vector<CutPlane> disc_planes;                          ///< per level (valid when the level was found)
   std::vector<char> disc_found;
 };
 

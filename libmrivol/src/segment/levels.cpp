@@ -10,7 +10,8 @@ namespace segment {
 
 Work::CutPlane Work::plane_at(double w) const {
   const double h = 0.5;
-  const double d1 = (centre1(w + h) - centre1(w - h)) / (2 * h), d2 = (centre2(w + h) - centre2(w - h)) / (2 * h);
+  const double d1 = (centre1(w + h) - centre1(w - h)) / (2 * h),
+               d2 = (centre2(w + h) - centre2(w - h)) / (2 * h);
   const double n = std::sqrt(d1 * d1 + d2 * d2 + 1);
   CutPlane c;
   c.p = {centre1(w), centre2(w), w};
@@ -56,7 +57,8 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     std::vector<double> win;
     const long rr = std::max(1L, std::lround(10.0 / d.s[w.si]));
     for (long k = std::max(0L, k0 - rr); k <= std::min(ns - 1, k0 + rr); ++k)
-      if (w.section_ok[static_cast<std::size_t>(k)]) win.push_back(w.anterior_mm[static_cast<std::size_t>(k)]);
+      if (w.section_ok[static_cast<std::size_t>(k)])
+        win.push_back(w.anterior_mm[static_cast<std::size_t>(k)]);
     return win.empty() ? 8.0 : pct_of(win, 50);
   };
   // Profiles through the posterior part of the vertebral bodies, 3 to 11 mm
@@ -159,8 +161,6 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
       if (ru.length >= 5.0) lens.push_back(ru.length);
     const double typical = lens.empty() ? 10.0 : pct_of(lens, 50);
     for (auto& ru : runs) ru.full = ru.length >= std::max(5.0, 0.7 * typical);
-    if (getenv("MRIVOL_DEBUG_SEG"))
-      for (const auto& ru : runs) fprintf(stderr, "run %.1f..%.1f len %.1f full %d\n", ru.w0, ru.w1, ru.length, ru.full);
   }
   // Order from the top (superior) down.
   const bool w_down = w.g.axis(w.si)[2] < 0;  // increasing w goes inferior
@@ -174,11 +174,12 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
   }
   // Name the discs: the lowest full disc is opt.lowest_disc.
   int lowest = -1;
-  if (opt.lowest_disc == "T12-L1") lowest = -1;
+  if (opt.lowest_disc == "T12-L1")
+    lowest = -1;
   else {
     const auto it = std::find(names.begin(), names.end(), opt.lowest_disc);
-    if (it == names.end()) throw UsageError("--lowest-disc must be one of T12-L1, L1-L2 ... L5-S1, not '" +
-                                            opt.lowest_disc + "'");
+    if (it == names.end())
+      throw UsageError("--lowest-disc must be one of T12-L1, L1-L2 ... L5-S1, not '" + opt.lowest_disc + "'");
     lowest = static_cast<int>(it - names.begin());
   }
   // Along-w helpers that respect the top-down order.
@@ -215,7 +216,8 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
       const std::size_t ri = full[f];
       if (ri + 1 < runs.size()) {
         const Run& rem = runs[ri + 1];
-        if (std::fabs(upper_edge(rem) - lower_edge(disc)) < 50) bottom = 0.5 * (lower_edge(disc) + upper_edge(rem));
+        if (std::fabs(upper_edge(rem) - lower_edge(disc)) < 50)
+          bottom = 0.5 * (lower_edge(disc) + upper_edge(rem));
       }
     }
     const std::size_t li = static_cast<std::size_t>(level);
@@ -227,7 +229,8 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     w.disc_found[li] = 1;
     lr.present = std::min(top, bottom) >= lo_w && std::max(top, bottom) <= hi_w;
     if (!lr.present)
-      r.warnings.push_back(names[li] + " extends beyond the scanned part of the canal: its volume is partial");
+      r.warnings.push_back(names[li] +
+                           " extends beyond the scanned part of the canal: its volume is partial");
     const double t0 = std::min(top, bottom), t1 = std::max(top, bottom);
     limits[li] = {w.plane_at(t0), w.plane_at(t1)};
     have[li] = 1;
@@ -238,7 +241,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
   std::string found;
   for (std::size_t i = 0; i < names.size(); ++i)
     if (have[i]) found += (found.empty() ? "" : " ") + names[i];
-  rep.info("levels: " + std::to_string(full.size()) + " discs along the canal; labelled " + found);
+  rep.debug("levels: " + std::to_string(full.size()) + " discs along the canal; labelled " + found);
   for (long k = 0; k < d.n[2]; ++k)
     for (long j = 0; j < d.n[1]; ++j)
       for (long i = 0; i < d.n[0]; ++i) {

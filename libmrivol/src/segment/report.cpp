@@ -35,8 +35,10 @@ std::string to_json(const Result& r, const Options& opt) {
                                          : "whole canal in the field of view"},
       {"definition",
        "plexus = veins in the epidural space of the spinal canal (canal minus thecal sac); binary volume = "
-       "voxels with vein fraction >= 0.5, soft volume = sum of vein fractions; level Lx-Ly spans the centre of "
-       "vertebra Lx to the centre of Ly; dural sac area = thecal sac cross-section (minus intruding veins) in "
+       "voxels with vein fraction >= 0.5, soft volume = sum of vein fractions; level Lx-Ly spans the centre "
+       "of "
+       "vertebra Lx to the centre of Ly; dural sac area = thecal sac cross-section (minus intruding veins) "
+       "in "
        "the plane through the disc's centre perpendicular to the canal"},
       {"levels", levels},
       {"plexus_volume_whole_canal_soft_mm3", r.volume_canal_mm3},
@@ -62,9 +64,15 @@ std::string to_json(const Result& r, const Options& opt) {
         {"canal", "canal.nii.gz"},
         {"thecal_sac", "thecal_sac.nii.gz"},
         {"levels", "levels.nii.gz"},
-        {"level_labels", {{"1", names[0]}, {"2", names[1]}, {"3", names[2]}, {"4", names[3]}, {"5", names[4]}}}}},
+        {"level_labels",
+         {{"1", names[0]}, {"2", names[1]}, {"3", names[2]}, {"4", names[3]}, {"5", names[4]}}}}},
       {"warnings", r.warnings},
       {"seconds", r.seconds},
+      {"stage_seconds", [&] {
+         ordered_json t = ordered_json::object();
+         for (const auto& [k, v] : r.stage_seconds) t[k] = v;
+         return t;
+       }()},
       {"version", version()}};
   return j.dump(2) + "\n";
 }

@@ -28,8 +28,9 @@ std::pair<int, int> parse_levels(const std::string& text) {
     const auto b = std::find(v.begin(), v.end(), text.substr(dash + 1));
     if (a != v.end() && b != v.end() && a < b) return {int(a - v.begin()), int(b - v.begin()) - 1};
   }
-  throw UsageError("--levels must be a span of vertebrae such as L3-S1 or L1-L2 (L1..L5, S1) or 'all', not '" +
-                   text + "'");
+  throw UsageError(
+      "--levels must be a span of vertebrae such as L3-S1 or L1-L2 (L1..L5, S1) or 'all', not '" + text +
+      "'");
 }
 
 namespace {
@@ -83,9 +84,11 @@ Mask mask_on(const Volume& m, const Geometry& g) {
       for (std::size_t i = 0; i < g.size[0]; ++i) {
         const Vec3 c = mg.point_to_index(g.index_to_point(double(i), double(j), double(k)));
         const long a = std::lround(c[0]), b = std::lround(c[1]), e = std::lround(c[2]);
-        if (a < 0 || b < 0 || e < 0 || a >= long(mg.size[0]) || b >= long(mg.size[1]) || e >= long(mg.size[2]))
+        if (a < 0 || b < 0 || e < 0 || a >= long(mg.size[0]) || b >= long(mg.size[1]) ||
+            e >= long(mg.size[2]))
           continue;
-        out[i + g.size[0] * (j + g.size[1] * k)] = m.at(std::size_t(a), std::size_t(b), std::size_t(e)) > 0.5f;
+        out[i + g.size[0] * (j + g.size[1] * k)] =
+            m.at(std::size_t(a), std::size_t(b), std::size_t(e)) > 0.5f;
       }
   return out;
 }
@@ -93,7 +96,8 @@ Mask mask_on(const Volume& m, const Geometry& g) {
 bool same_grid(const Geometry& a, const Geometry& b) {
   if (a.size != b.size) return false;
   for (int i = 0; i < 3; ++i)
-    if (std::fabs(a.spacing[i] - b.spacing[i]) > 1e-4 || std::fabs(a.origin[i] - b.origin[i]) > 1e-3) return false;
+    if (std::fabs(a.spacing[i] - b.spacing[i]) > 1e-4 || std::fabs(a.origin[i] - b.origin[i]) > 1e-3)
+      return false;
   for (int i = 0; i < 9; ++i)
     if (std::fabs(a.direction[i] - b.direction[i]) > 1e-4) return false;
   return true;
@@ -181,7 +185,8 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
     for (std::size_t v = 0; v < nc; ++v)
       if (E[v] && I[v] < 0.3 * csf[v]) dark += vox;
     r.veins = dark > 30 ? "dark" : "bright";
-    r.veins_source = "image (" + std::to_string(int(dark)) + " mm3 of flow-void signal in the epidural space)";
+    r.veins_source =
+        "image (" + std::to_string(int(dark)) + " mm3 of flow-void signal in the epidural space)";
   }
   const int pv = r.veins == "dark" ? -1 : 1;
   const double V0 = percentile(ev, pv < 0 ? 1.0 : 99.5);
@@ -189,8 +194,10 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
   Mask P(nc, 0);
   for (std::size_t v = 0; v < nc; ++v) {
     if (!E[v]) continue;
-    if (pv < 0) P[v] = I[v] >= 0.5 * csf[v];
-    else P[v] = (I[v] - csf[v]) < 0.3 * (V0 - csf[v]);
+    if (pv < 0)
+      P[v] = I[v] >= 0.5 * csf[v];
+    else
+      P[v] = (I[v] - csf[v]) < 0.3 * (V0 - csf[v]);
   }
   const float bmed = static_cast<float>(median_of(ev));
   std::vector<float> B = normalized_convolution(I, P, c, 3.0, bmed, w.threads);
@@ -206,7 +213,7 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
     }
     M = remove_small(M, c, min_vox);
     if (it == 3) break;
-    const Mask near = dilate(M, c, 2);
+    const Mask near = dilate_at_least_one(M, c, 2.0);
     for (std::size_t v = 0; v < nc; ++v) P[v] = E[v] && !near[v];
     const auto B2 = normalized_convolution(I, P, c, 1.5, -1e30f, w.threads, 0.02);
     const auto B6 = normalized_convolution(I, P, c, 6.0, bmed, w.threads);
@@ -219,7 +226,8 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
     std::vector<float> cv;
     for (std::size_t v = 0; v < nc; ++v)
       if (core[v]) cv.push_back(I[v]);
-    if (cv.size() >= 20) V = normalized_convolution(I, core, c, 15.0, static_cast<float>(median_of(cv)), w.threads);
+    if (cv.size() >= 20)
+      V = normalized_convolution(I, core, c, 15.0, static_cast<float>(median_of(cv)), w.threads);
   }
   // Partial-volume band: the face neighbours of the mask (fully outside
   // voxels would only add the clamped noise of the background).
@@ -229,7 +237,8 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
       for (long i = 0; i < c.n[0]; ++i) {
         const std::size_t v = c.index(i, j, k);
         if (M[v]) continue;
-        const long nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k}, {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
+        const long nb[6][3] = {{i - 1, j, k}, {i + 1, j, k}, {i, j - 1, k},
+                               {i, j + 1, k}, {i, j, k - 1}, {i, j, k + 1}};
         for (const auto& q : nb)
           if (c.inside(q[0], q[1], q[2]) && M[c.index(q[0], q[1], q[2])]) {
             band[v] = 1;
@@ -239,8 +248,9 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
   std::vector<float> vb, bb;
   for (std::size_t v = 0; v < nc; ++v) {
     const float x = band[v] && E[v] ? std::clamp(f[v], 0.0f, 1.0f) : 0.0f;
-    const std::size_t u = full_index(long(v % std::size_t(c.n[0])), long((v / std::size_t(c.n[0])) % std::size_t(c.n[1])),
-                                     long(v / std::size_t(c.n[0] * c.n[1])));
+    const std::size_t u =
+        full_index(long(v % std::size_t(c.n[0])), long((v / std::size_t(c.n[0])) % std::size_t(c.n[1])),
+                   long(v / std::size_t(c.n[0] * c.n[1])));
     frac[u] = x;
     binary[u] = M[v];
     if (M[v]) {
@@ -266,9 +276,16 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
     throw UsageError("--contrast must be auto, t2 or t1c, not '" + opt.contrast + "'");
   int big = 0;
   for (int a = 0; a < 3; ++a) big += scan.geom.size[a] >= 32;
-  if (big < 2) throw InputError("", "the scan is too small to contain a lumbar canal (needs >= 32 voxels in 2 axes)");
+  if (big < 2)
+    throw InputError("", "the scan is too small to contain a lumbar canal (needs >= 32 voxels in 2 axes)");
   if (scan.timepoints > 1) r.warnings.push_back("4D scan: only the first volume is segmented");
+  auto lap = [&r, last = t0](const char* stage) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    r.stage_seconds.push_back({stage, std::chrono::duration<double>(now - last).count()});
+    last = now;
+  };
   Work w = make_work(scan, opt.threads);
+  lap("smoothing");
   // Contrast.
   if (opt.contrast != "auto") {
     r.contrast = opt.contrast;
@@ -279,10 +296,12 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
       const double sb = tube_strength(w, +1), sd = tube_strength(w, -1);
       r.contrast = sb >= sd ? "t2" : "t1c";
       r.contrast_source = "image (CSF " + std::string(sb >= sd ? "bright" : "dark") + ")";
+      r.warnings.push_back("no TE/TR or series description: contrast guessed from the image as " +
+                           r.contrast + "; give --contrast (or keep the BIDS sidecar metadata) to be sure");
     }
   }
   w.polarity = r.contrast == "t2" ? 1 : -1;
-  rep.info("contrast " + r.contrast + " from " + r.contrast_source);
+  rep.debug("contrast " + r.contrast + " from " + r.contrast_source);
   if (opt.region.mask) {
     w.canal = mask_on(*opt.region.mask, scan.geom);
     if (!same_grid(opt.region.mask->geom, scan.geom))
@@ -292,15 +311,20 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
     if (n == 0) throw InputError(opt.region.mask_path, "the region mask does not overlap the scan");
     r.region_source = "mask";
   }
+  lap("contrast");
   find_canal(w, opt, r, rep);
+  lap("canal and sac");
   rep.progress("segment", 0.4);
   std::vector<float> frac;
   Mask binary;
   segment_vessels(w, opt, r, rep, frac, binary);
+  lap("plexus");
   rep.progress("segment", 0.7);
   const auto labels = find_levels(w, opt, r, rep);
+  lap("levels");
   if (!r.levels_found && opt.levels != "all")
-    throw QualityError("", "no vertebral levels found, so the measurement cannot be restricted to " + opt.levels);
+    throw QualityError("",
+                       "no vertebral levels found, so the measurement cannot be restricted to " + opt.levels);
   // Outputs.
   r.plexus = like(scan);
   r.plexus_soft = like(scan);
@@ -357,8 +381,10 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
       const auto& b = r.centreline[i];
       r.canal_length_mm += norm(Vec3{a[0] - b[0], a[1] - b[1], a[2] - b[2]});
     }
-    if (r.centreline.front()[2] < r.centreline.back()[2]) std::reverse(r.centreline.begin(), r.centreline.end());
+    if (r.centreline.front()[2] < r.centreline.back()[2])
+      std::reverse(r.centreline.begin(), r.centreline.end());
   }
+  lap("measurement");
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   rep.progress("segment", 1.0);
   return r;

@@ -45,9 +45,9 @@ struct Region {
 };
 
 struct Options {
-  std::string contrast = "auto";  ///< auto (metadata, else image), t2 or t1c
-  std::string veins = "auto";     ///< auto (t2: detected; t1c: bright), dark or bright
-  std::string levels = "all";     ///< range measured, e.g. "L3-S1"
+  std::string contrast = "auto";      ///< auto (metadata, else image), t2 or t1c
+  std::string veins = "auto";         ///< auto (t2: detected; t1c: bright), dark or bright
+  std::string levels = "all";         ///< range measured, e.g. "L3-S1"
   std::string lowest_disc = "L5-S1";  ///< name of the lowest full disc in the field of view
   Region region;
   double min_component_mm3 = 3.0;  ///< smaller vessel components are noise
@@ -58,17 +58,17 @@ struct LevelResult {
   std::string name;
   bool present = false;  ///< inside the field of view and the measured range
   double volume_mm3 = 0, volume_soft_mm3 = 0;
-  double sac_area_mm2 = -1;  ///< dural sac cross-section at the disc's mid-plane (-1: not measured)
-  Vec3 disc_point{};         ///< where the disc's mid-plane crosses the canal centreline (LPS)
+  double sac_area_mm2 = -1;          ///< dural sac cross-section at the disc's mid-plane (-1: not measured)
+  Vec3 disc_point{};                 ///< where the disc's mid-plane crosses the canal centreline (LPS)
   double top_mm = 0, bottom_mm = 0;  ///< level limits along the centreline (arc length from the top)
 };
 
 struct Result {
-  Volume plexus;       ///< binary 0/1 (within the measured levels)
-  Volume plexus_soft;  ///< vein fraction [0,1]
-  Volume canal;        ///< binary
-  Volume sac;          ///< binary thecal sac (minus intruding veins)
-  Volume levels;       ///< labels 1..5 = L1-L2..L5-S1 inside the canal, 0 elsewhere
+  Volume plexus;                               ///< binary 0/1 (within the measured levels)
+  Volume plexus_soft;                          ///< vein fraction [0,1]
+  Volume canal;                                ///< binary
+  Volume sac;                                  ///< binary thecal sac (minus intruding veins)
+  Volume levels;                               ///< labels 1..5 = L1-L2..L5-S1 inside the canal, 0 elsewhere
   double volume_mm3 = 0, volume_soft_mm3 = 0;  ///< within the measured levels
   double volume_canal_mm3 = 0;                 ///< plexus in the whole canal (soft)
   std::vector<LevelResult> level_results;
@@ -80,6 +80,7 @@ struct Result {
   std::vector<Vec3> centreline;  ///< LPS points, top to bottom, 1 per cross-section
   std::vector<std::string> warnings;
   double seconds = 0;
+  std::vector<std::pair<std::string, double>> stage_seconds;  ///< where the time went
 };
 
 /// Segment the plexus. Throws InputError (unusable scan or region) or
