@@ -4,7 +4,8 @@
 #   1. simulates the phantom pair of the motivating case (mrivol-phantom
 #      --preset case: T2 sagittal lumbar, L4 foraminal draining vein, plexus
 #      engorged after exercise) into mrivol-demo-out/case/{pre,post,truth};
-#   2. registers post onto pre with mrivol-register (transform, QC pictures);
+#   2. registers post onto pre with mrivol-register (transform, QC pictures),
+#      segments the plexus of both sessions with mrivol-segment;
 #   3. lists and converts both sessions with mrivol-load (NIfTI + JSON);
 #   4. lists and converts the bundled DICOM (test_data/dicom) and, when the
 #      real-scanner corpus ../shared/dicom sits beside the checkout, every
@@ -34,6 +35,12 @@ convert_all() {  # $1 = DICOM folder, $2 = output prefix
 echo "== register post onto pre (rigid) -> $OUT/case-registration"
 "$BIN/mrivol-register" "$OUT/case/pre" "$OUT/case/post" --out "$OUT/case-registration" --force
 grep -A4 '"pre_to_post_lps"' "$OUT/case/truth/truth.json" | head -5
+
+for session in pre post; do
+  echo "== segment the plexus ($session) -> $OUT/case-segmentation-$session"
+  "$BIN/mrivol-segment" "$OUT/case/$session" --out "$OUT/case-segmentation-$session" --force
+done
+grep -m1 -A3 '"plexus_volume_mm3"' "$OUT/case/truth/truth.json"
 
 convert_all "$OUT/case/pre" case_pre
 convert_all "$OUT/case/post" case_post
