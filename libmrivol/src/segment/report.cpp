@@ -68,7 +68,8 @@ std::string to_json(const Result& r, const Options& opt) {
          {{"1", names[0]}, {"2", names[1]}, {"3", names[2]}, {"4", names[3]}, {"5", names[4]}}}}},
       {"warnings", r.warnings},
       {"seconds", r.seconds},
-      {"stage_seconds", [&] {
+      {"stage_seconds",
+       [&] {
          ordered_json t = ordered_json::object();
          for (const auto& [k, v] : r.stage_seconds) t[k] = v;
          return t;
