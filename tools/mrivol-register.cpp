@@ -38,22 +38,6 @@ const cli::ToolSpec spec{
      "mrivol-register pre.nii.gz post.nii.gz --out reg --fixed-mask canal.nii.gz",
      "mrivol-register pre/ post/ --out reg --init moments --shrink 6,3,0 --smooth 3,1.5,0"}};
 
-std::vector<double> numbers(const std::string& s, const char* what) {
-  std::vector<double> v;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    try {
-      std::size_t used = 0;
-      v.push_back(std::stod(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw UsageError(std::string("--") + what + ": '" + s + "' is not a comma-separated list of numbers");
-    }
-  }
-  return v;
-}
-
 ordered_json transform_json(const Transform& t) {
   return {{"matrix",
            {{t.matrix[0], t.matrix[1], t.matrix[2]},
@@ -106,8 +90,8 @@ int main(int argc, char** argv) {
           std::getline(s, st, ',');
           cfg.stages.push_back(st);
         }
-        cfg.shrink_mm = numbers(vm["shrink"].as<std::string>(), "shrink");
-        cfg.smooth_mm = numbers(vm["smooth"].as<std::string>(), "smooth");
+        cfg.shrink_mm = cli::numbers(vm["shrink"].as<std::string>(), "shrink");
+        cfg.smooth_mm = cli::numbers(vm["smooth"].as<std::string>(), "smooth");
         cfg.iterations = vm["iterations"].as<int>();
         cfg.bins = vm["bins"].as<int>();
         cfg.samples = vm["samples"].as<int>();

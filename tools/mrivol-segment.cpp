@@ -38,22 +38,6 @@ const cli::ToolSpec spec{
      "mrivol-segment scan.nii.gz --out seg --roi-box -20,-10,-60,20,40,60",
      "mrivol-segment scan.nii.gz --measure manual.nii.gz --out seg-manual"}};
 
-std::vector<double> numbers(const std::string& s, const char* what, char sep = ',') {
-  std::vector<double> v;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, sep)) {
-    try {
-      std::size_t used = 0;
-      v.push_back(std::stod(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw UsageError(std::string("--") + what + ": '" + s + "' is not a comma-separated list of numbers");
-    }
-  }
-  return v;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,7 +85,7 @@ int main(int argc, char** argv) {
         if (opt.contrast != "auto" && opt.contrast != "t2" && opt.contrast != "t1c")
           throw UsageError("--contrast must be auto, t2 or t1c, not '" + opt.contrast + "'");
         if (vm.count("roi-box")) {
-          const auto b = numbers(vm["roi-box"].as<std::string>(), "roi-box");
+          const auto b = cli::numbers(vm["roi-box"].as<std::string>(), "roi-box");
           if (b.size() != 6) throw UsageError("--roi-box needs 6 numbers: x0,y0,z0,x1,y1,z1 (LPS mm)");
           opt.region.box = std::array<double, 6>{b[0], b[1], b[2], b[3], b[4], b[5]};
         }
@@ -109,7 +93,7 @@ int main(int argc, char** argv) {
           std::stringstream in(vm["seeds"].as<std::string>());
           std::string item;
           while (std::getline(in, item, ';')) {
-            const auto p = numbers(item, "seeds");
+            const auto p = cli::numbers(item, "seeds");
             if (p.size() != 3) throw UsageError("--seeds: each point needs x,y,z (LPS mm), separated by ';'");
             opt.region.seeds.push_back({p[0], p[1], p[2]});
           }

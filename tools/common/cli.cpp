@@ -1,5 +1,7 @@
 #include "common/cli.hpp"
 
+#include <sstream>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -136,6 +138,23 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
     std::cerr << spec.name << ": internal error: " << e.what() << "\n";
     return static_cast<int>(ExitCode::internal);
   }
+}
+
+std::vector<double> numbers(const std::string& text, const char* what) {
+  std::vector<double> v;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      std::size_t used = 0;
+      v.push_back(std::stod(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw UsageError(std::string("--") + what + ": '" + text +
+                       "' is not a comma-separated list of numbers");
+    }
+  }
+  return v;
 }
 
 }  // namespace cli

@@ -45,5 +45,8 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
 /// The exit-code table as printed in --help and README.md.
 std::string exit_code_table();
 
+/// "1,2.5,-3" -> {1, 2.5, -3}; UsageError naming --`what` otherwise.
+std::vector<double> numbers(const std::string& text, const char* what);
+
 }  // namespace cli
 }  // namespace mrivol

@@ -211,13 +211,6 @@ std::vector<double> running_median(const std::vector<double>& v, const std::vect
   return out;
 }
 
-double pct_of(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  const std::size_t k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
-
 // 2D erosion/dilation by one pixel along the in-plane axes whose pixel is
 // at most 1.2 mm (thick-slice axes are left alone).
 std::vector<std::uint8_t> morph2(const std::vector<std::uint8_t>& m, const Plane2& p, bool dil) {
@@ -509,7 +502,7 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         if (rr <= rin) in.push_back(val);
         if (rr >= 14 && rr <= 18) out.push_back(val);
       }
-    csf[kk] = pct_of(in, w.polarity > 0 ? 75 : 25);  // nerve roots lie in the middle of the sac
+    csf[kk] = percentile(in, w.polarity > 0 ? 75 : 25);  // nerve roots lie in the middle of the sac
     ring[kk] = median(out);
   });
   const long rmed = std::max(1L, std::lround(15.0 / d.s[w.si]));
@@ -554,7 +547,7 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
             if (rr >= 12.0 && rr <= 18.0) out.push_back(val);
           }
         // The darker quarter of the surroundings is bone (the rest muscle and fat).
-        tau = 0.5 * (pct_of(in, 25) + pct_of(out, 25));
+        tau = 0.5 * (percentile(in, 25) + percentile(out, 25));
       }
       std::vector<std::uint8_t> content(P.size(), 0);
       long bx = -1, by = -1;
@@ -653,7 +646,7 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
           for (long x = 0; x < n1; ++x)
             if (std::hypot(x * s1 - cx, y * s2 - cy) <= 14.0)
               disk.push_back(P[static_cast<std::size_t>(x + n1 * y)]);
-        const double hi = pct_of(disk, 99.5), thr = ring[kk] + 0.5 * (hi - ring[kk]);
+        const double hi = percentile(disk, 99.5), thr = ring[kk] + 0.5 * (hi - ring[kk]);
         for (long y = 0; y < n2; ++y)
           for (long x = 0; x < n1; ++x) {
             const double dx = x * s1 - cx, dy = y * s2 - cy;
@@ -693,7 +686,7 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
       else if (e1[u])
         band.push_back(S[u]);
     }
-    const double csf_here = inner.empty() ? csf[kk] : pct_of(inner, w.polarity > 0 ? 85 : 15);
+    const double csf_here = inner.empty() ? csf[kk] : percentile(inner, w.polarity > 0 ? 85 : 15);
     const double fat_here = band.empty() ? 0.5 * (csf[kk] + ring[kk]) : median(band);
     const double ts = 0.5 * (csf_here + fat_here);
     std::vector<std::uint8_t> csfm(S.size(), 0);

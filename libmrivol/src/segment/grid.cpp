@@ -281,6 +281,13 @@ std::vector<std::uint8_t> convex_hull(const std::vector<std::uint8_t>& m, const 
   return out;
 }
 
+double percentile(std::vector<double> v, double pct) {
+  if (v.empty()) return 0.0;
+  const std::size_t k = static_cast<std::size_t>(pct / 100.0 * static_cast<double>(v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
 double percentile(std::vector<float> v, double pct) {
   if (v.empty()) return 0.0;
   const std::size_t k = std::min(

@@ -62,6 +62,7 @@ std::vector<std::uint8_t> convex_hull(const std::vector<std::uint8_t>& m, const 
                                       const std::vector<std::pair<double, double>>& extra = {});
 
 double percentile(std::vector<float> v, double pct);
+double percentile(std::vector<double> v, double pct);
 
 }  // namespace segment
 }  // namespace mrivol

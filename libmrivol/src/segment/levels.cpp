@@ -32,13 +32,6 @@ struct Run {
   bool full;
 };
 
-double pct_of(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  const std::size_t k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
-
 }  // namespace
 
 std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Reporter& rep) {
@@ -59,7 +52,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     for (long k = std::max(0L, k0 - rr); k <= std::min(ns - 1, k0 + rr); ++k)
       if (w.section_ok[static_cast<std::size_t>(k)])
         win.push_back(w.anterior_mm[static_cast<std::size_t>(k)]);
-    return win.empty() ? 8.0 : pct_of(win, 50);
+    return win.empty() ? 8.0 : percentile(win, 50);
   };
   // Profiles through the posterior part of the vertebral bodies, 3 to 11 mm
   // in front of the canal: discs and endplates are darker than marrow on T2
@@ -82,7 +75,8 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
       }
       qd.push_back(acc / n);
     }
-    const double contrast = (pct_of(qd, 85) - pct_of(qd, 10)) / std::max(1e-6, std::fabs(pct_of(qd, 50)));
+    const double contrast =
+        (percentile(qd, 85) - percentile(qd, 10)) / std::max(1e-6, std::fabs(percentile(qd, 50)));
     if (contrast > best_contrast) {
       best_contrast = contrast;
       q = qd;
@@ -122,7 +116,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     std::vector<double> v;
     for (long j = std::max(0L, long(i) - win); j <= std::min(long(n) - 1, long(i) + win); ++j)
       v.push_back(qs[static_cast<std::size_t>(j)]);
-    const double hi = pct_of(v, 85), lo = pct_of(v, 10);
+    const double hi = percentile(v, 85), lo = percentile(v, 10);
     low[i] = hi - lo > 0.1 * std::fabs(hi) && qs[i] < 0.5 * (hi + lo);
   }
   std::vector<Run> runs;
@@ -159,7 +153,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     std::vector<double> lens;
     for (const auto& ru : runs)
       if (ru.length >= 5.0) lens.push_back(ru.length);
-    const double typical = lens.empty() ? 10.0 : pct_of(lens, 50);
+    const double typical = lens.empty() ? 10.0 : percentile(lens, 50);
     for (auto& ru : runs) ru.full = ru.length >= std::max(5.0, 0.7 * typical);
   }
   // Order from the top (superior) down.
@@ -189,7 +183,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
   std::vector<double> bodies;
   for (std::size_t i = 0; i + 1 < full.size(); ++i)
     bodies.push_back(std::fabs(upper_edge(runs[full[i + 1]]) - lower_edge(runs[full[i]])));
-  const double body = bodies.empty() ? 27.0 : pct_of(bodies, 50);
+  const double body = bodies.empty() ? 27.0 : percentile(bodies, 50);
   const double dir = w_down ? 1.0 : -1.0;  // +dir along w = downwards
   for (std::size_t i = 0; i + 1 < full.size(); ++i) {
     const double gap = std::fabs(centre_w(runs[full[i + 1]]) - centre_w(runs[full[i]]));
