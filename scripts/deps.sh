@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev zlib1g-dev
   dcm2niix elastix time                  # benchmark peers and timer
   clang-format                           # format check in the test suite
+  python3                                # demo summary and benchmark scripts
 )
 
 missing=()

@@ -5,7 +5,9 @@
 #      --preset case: T2 sagittal lumbar, L4 foraminal draining vein, plexus
 #      engorged after exercise) into mrivol-demo-out/case/{pre,post,truth};
 #   2. registers post onto pre with mrivol-register (transform, QC pictures),
-#      segments the plexus of both sessions with mrivol-segment;
+#      segments the plexus of both sessions with mrivol-segment, and runs the
+#      whole comparison with mrivol-compare (report.json/.csv/.html), printing
+#      the measured change next to the phantom's truth;
 #   3. lists and converts both sessions with mrivol-load (NIfTI + JSON);
 #   4. lists and converts the bundled DICOM (test_data/dicom) and, when the
 #      real-scanner corpus ../shared/dicom sits beside the checkout, every
@@ -40,7 +42,24 @@ for session in pre post; do
   echo "== segment the plexus ($session) -> $OUT/case-segmentation-$session"
   "$BIN/mrivol-segment" "$OUT/case/$session" --out "$OUT/case-segmentation-$session" --force
 done
-grep -m1 -A3 '"plexus_volume_mm3"' "$OUT/case/truth/truth.json"
+
+echo "== the comparison (the main job) -> $OUT/case-comparison"
+"$BIN/mrivol-compare" --pre "$OUT/case/pre" --post "$OUT/case/post" --out "$OUT/case-comparison" --force
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+r = json.load(open(out + "/case-comparison/report.json"))
+t = json.load(open(out + "/case/truth/truth.json"))
+c = r["change"]
+print("   measured: pre %.0f mm3, post %.0f mm3, change %+.1f %% (interval %+.1f to %+.1f %%)"
+      % (r["pre"]["plexus_volume_mm3"], r["post"]["plexus_volume_mm3"], c["percent"], *c["interval_percent"]))
+print("   phantom truth: pre %.0f mm3, post %.0f mm3, change %+.1f %%"
+      % (t["plexus_volume_mm3"]["pre"], t["plexus_volume_mm3"]["post"], t["change"]["percent"]))
+for l in r["levels"]:
+    if l["measured"]:
+        print("   %-6s pre %6.0f  post %6.0f  %+6.1f %%" % (l["level"], l["pre_mm3"], l["post_mm3"], l["percent"]))
+print("   report: " + out + "/case-comparison/report.html")
+PY
 
 convert_all "$OUT/case/pre" case_pre
 convert_all "$OUT/case/post" case_post

@@ -611,6 +611,16 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
   // The wall is flat along the canal: a running median over 16 mm ignores
   // the sections where a transverse vein lies in front of the sac.
   const auto wall_s = running_median(wall, wall_ok, std::max(1L, std::lround(8.0 / d.s[w.si])));
+  // The canal's half-width near a section: the contents' width over 30 mm
+  // (a vein in the lateral recess narrows the contents of its own sections).
+  auto width_near = [&](long k) {
+    std::vector<double> hw;
+    const long r15 = std::max(1L, std::lround(15.0 / d.s[w.si]));
+    for (long q = std::max(0L, k - r15); q <= std::min(ns - 1, k + r15); ++q)
+      if (!region_sec[static_cast<std::size_t>(q)].empty())
+        hw.push_back(half_width[static_cast<std::size_t>(q)]);
+    return hw.empty() ? half_width[static_cast<std::size_t>(k)] : percentile(hw, 75);
+  };
   // Pass 2: canal = convex hull of the contents and the anterior wall's
   // corners (the veins lie against the wall); the thecal sac inside it.
   parallel_for(static_cast<std::size_t>(ns), w.threads, [&](std::size_t kk) {
@@ -630,13 +640,16 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
       if (region_sec[kk].empty()) return;
       std::vector<std::pair<double, double>> extra;
       if (std::any_of(wall_ok.begin(), wall_ok.end(), [](char c) { return c != 0; })) {
-        const double A = wall_s[kk], L = half_width[kk];
+        const double A = wall_s[kk], L = width_near(k);
         for (double side : {-1.0, 1.0})
           extra.push_back({cx + A * w.anterior_dir[0] + side * L * lat[0],
                            cy + A * w.anterior_dir[1] + side * L * lat[1]});
       }
       auto base = region_sec[kk];
       if (w.polarity < 0) {
+        // The canal's width here: the contents' width nearby (a vein in the
+        // lateral recess narrows the dark contents of its own sections).
+        const double width = width_near(k) + 2.5;
         // T1: the enhancing veins lie against the anterior wall, where the
         // dark contents are too thin to see: bright pixels in front of the
         // centre, within the contents' width, belong to the canal.
@@ -646,14 +659,14 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
           for (long x = 0; x < n1; ++x)
             if (std::hypot(x * s1 - cx, y * s2 - cy) <= 14.0)
               disk.push_back(P[static_cast<std::size_t>(x + n1 * y)]);
-        const double hi = percentile(disk, 99.5), thr = ring[kk] + 0.5 * (hi - ring[kk]);
+        const double hi = percentile(disk, 99.5), thr = ring[kk] + 0.25 * (hi - ring[kk]);
         for (long y = 0; y < n2; ++y)
           for (long x = 0; x < n1; ++x) {
             const double dx = x * s1 - cx, dy = y * s2 - cy;
             const double a = dx * w.anterior_dir[0] + dy * w.anterior_dir[1], l = dx * lat[0] + dy * lat[1];
             const std::size_t u = static_cast<std::size_t>(x + n1 * y);
-            if (hi > 2 * ring[kk] && P[u] > thr && a >= 0 && std::fabs(l) <= half_width[kk] &&
-                std::hypot(dx, dy) <= 14.0)
+            if (hi > 2 * ring[kk] && P[u] > thr && a >= 0 && std::fabs(l) <= width &&
+                std::hypot(dx, dy) <= 16.0)
               base[u] = 1;
           }
       }

@@ -70,8 +70,12 @@ double tube_strength(const Work& w, int polarity);
 /// Step 1 and 2: centreline, canal and sac. Throws QualityError.
 void find_canal(Work& w, const Options& opt, Result& r, Reporter& rep);
 /// Step 4: levels from the discs; fills r.level_results (disc points,
-/// limits) and returns a label per voxel of the canal (0 = outside levels).
-std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Reporter& rep);
+/// limits) and r.level_planes (LPS).
+void find_levels(Work& w, const Options& opt, Result& r, Reporter& rep);
+/// A label per canal voxel from r.level_planes (0 = outside the levels).
+std::vector<std::uint8_t> label_levels(const Work& w, const Result& r);
+/// Axis-frame plane <-> LPS plane.
+CanalPlane to_lps(const Work& w, const Work::CutPlane& c);
 
 }  // namespace segment
 }  // namespace mrivol

@@ -34,13 +34,47 @@ struct Run {
 
 }  // namespace
 
-std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Reporter& rep) {
+CanalPlane to_lps(const Work& w, const Work::CutPlane& c) {
+  CanalPlane o;
+  o.point = w.point(c.p[0], c.p[1], c.p[2]);
+  const Vec3 e1 = w.g.axis(w.a1), e2 = w.g.axis(w.a2), e3 = w.g.axis(w.si);
+  for (int i = 0; i < 3; ++i) o.normal[i] = c.n[0] * e1[i] + c.n[1] * e2[i] + c.n[2] * e3[i];
+  if (o.normal[2] < 0)
+    for (auto& x : o.normal) x = -x;  // up the spine
+  return o;
+}
+
+std::vector<std::uint8_t> label_levels(const Work& w, const Result& r) {
+  std::vector<std::uint8_t> labels(w.d.count(), 0);
+  const Dims& d = w.d;
+  auto sd = [](const CanalPlane& p, const Vec3& x) {
+    return (x[0] - p.point[0]) * p.normal[0] + (x[1] - p.point[1]) * p.normal[1] +
+           (x[2] - p.point[2]) * p.normal[2];
+  };
+  for (long k = 0; k < d.n[2]; ++k)
+    for (long j = 0; j < d.n[1]; ++j)
+      for (long i = 0; i < d.n[0]; ++i) {
+        const std::size_t v = d.index(i, j, k);
+        if (!w.canal[v]) continue;
+        const Vec3 x = w.g.index_to_point(double(i), double(j), double(k));
+        for (std::size_t l = 0; l < r.level_planes.size(); ++l) {
+          const auto& lp = r.level_planes[l];
+          if (lp.found && sd(lp.top, x) < 0 && sd(lp.bottom, x) >= 0) {
+            labels[v] = static_cast<std::uint8_t>(l + 1);
+            break;
+          }
+        }
+      }
+  return labels;
+}
+
+void find_levels(Work& w, const Options& opt, Result& r, Reporter& rep) {
   const auto& names = level_names();
   r.level_results.assign(names.size(), LevelResult{});
   for (std::size_t i = 0; i < names.size(); ++i) r.level_results[i].name = names[i];
   w.disc_planes.assign(names.size(), {});
   w.disc_found.assign(names.size(), 0);
-  std::vector<std::uint8_t> labels(w.d.count(), 0);
+  r.level_planes.assign(names.size(), LevelPlanes{});
   const Dims& d = w.d;
   const double step = 0.5;
   // Anterior extent of the canal per section, smoothed.
@@ -95,7 +129,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
   const std::size_t n = q.size();
   if (n < 40) {
     r.warnings.push_back("the canal is too short to find the discs: no vertebral levels");
-    return labels;
+    return;
   }
   // Smooth (sigma 1 mm) and threshold halfway between local envelopes.
   std::vector<double> qs(n);
@@ -164,7 +198,7 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
     if (runs[i].full) full.push_back(i);
   if (full.empty()) {
     r.warnings.push_back("no intervertebral disc found along the canal: no vertebral levels");
-    return labels;
+    return;
   }
   // Name the discs: the lowest full disc is opt.lowest_disc.
   int lowest = -1;
@@ -236,19 +270,17 @@ std::vector<std::uint8_t> find_levels(Work& w, const Options& opt, Result& r, Re
   for (std::size_t i = 0; i < names.size(); ++i)
     if (have[i]) found += (found.empty() ? "" : " ") + names[i];
   rep.debug("levels: " + std::to_string(full.size()) + " discs along the canal; labelled " + found);
-  for (long k = 0; k < d.n[2]; ++k)
-    for (long j = 0; j < d.n[1]; ++j)
-      for (long i = 0; i < d.n[0]; ++i) {
-        const std::size_t v = d.index(i, j, k);
-        if (!w.canal[v]) continue;
-        const auto x = w.frame(i, j, k);
-        for (std::size_t l = 0; l < names.size(); ++l)
-          if (have[l] && limits[l].first.signed_distance(x) >= 0 && limits[l].second.signed_distance(x) < 0) {
-            labels[v] = static_cast<std::uint8_t>(l + 1);
-            break;
-          }
-      }
-  return labels;
+  for (std::size_t l = 0; l < names.size(); ++l) {
+    if (!have[l]) continue;
+    LevelPlanes& lp = r.level_planes[l];
+    lp.found = true;
+    // Planes whose normals point up the spine: top = the superior limit.
+    const CanalPlane a = to_lps(w, limits[l].first), b = to_lps(w, limits[l].second);
+    const bool a_above = (a.point[2] - b.point[2]) > 0;
+    lp.top = a_above ? a : b;
+    lp.bottom = a_above ? b : a;
+    lp.disc = to_lps(w, w.disc_planes[l]);
+  }
 }
 
 }  // namespace segment

@@ -168,7 +168,9 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
   Mask E(nc);
   std::vector<float> ev;
   for (std::size_t v = 0; v < nc; ++v) {
-    E[v] = canal[v] && !sac_core[v];
+    // (On T1 the nerve roots are far darker than enhancing veins: the whole
+    // canal is searched, so veins pressing into the sac are not cut.)
+    E[v] = canal[v] && (r.contrast == "t1c" || !sac_core[v]);
     if (E[v]) ev.push_back(I[v]);
   }
   if (ev.size() < 50) throw QualityError("", "the epidural space found is too small to measure");
@@ -313,6 +315,11 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
   }
   lap("contrast");
   find_canal(w, opt, r, rep);
+  if (opt.coverage) {
+    const Mask cov = mask_on(*opt.coverage, scan.geom);
+    for (std::size_t v = 0; v < cov.size(); ++v)
+      if (!cov[v]) w.canal[v] = w.sac[v] = 0;
+  }
   lap("canal and sac");
   rep.progress("segment", 0.4);
   std::vector<float> frac;
@@ -320,7 +327,30 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
   segment_vessels(w, opt, r, rep, frac, binary);
   lap("plexus");
   rep.progress("segment", 0.7);
-  const auto labels = find_levels(w, opt, r, rep);
+  if (opt.levels_given.empty()) {
+    find_levels(w, opt, r, rep);
+  } else {
+    // Levels given (another session's, carried through the registration).
+    r.level_planes = opt.levels_given;
+    r.level_results.assign(level_names().size(), LevelResult{});
+    for (std::size_t l = 0; l < r.level_results.size(); ++l) {
+      auto& lr = r.level_results[l];
+      lr.name = level_names()[l];
+      if (l >= r.level_planes.size() || !r.level_planes[l].found) continue;
+      lr.disc_point = r.level_planes[l].disc.point;
+      auto inside = [&](const Vec3& p) {
+        const Vec3 c = scan.geom.point_to_index(p);
+        for (int a = 0; a < 3; ++a)
+          if (c[a] < -0.5 || c[a] > scan.geom.size[a] - 0.5) return false;
+        return true;
+      };
+      lr.present = inside(r.level_planes[l].top.point) && inside(r.level_planes[l].bottom.point);
+      if (!lr.present)
+        r.warnings.push_back(lr.name + " extends beyond the field of view: its volume is partial");
+      r.levels_found = true;
+    }
+  }
+  const auto labels = label_levels(w, r);
   lap("levels");
   if (!r.levels_found && opt.levels != "all")
     throw QualityError("",
@@ -354,21 +384,41 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
   if (!r.levels_found) r.warnings.push_back("volumes are over the whole canal in the field of view");
   // Dural sac area at each disc's mid-plane: sac voxels in a slab / slab thickness.
   for (std::size_t l = 0; l < r.level_results.size(); ++l) {
-    if (!w.disc_found.empty() && w.disc_found[l]) {
-      const auto& pl = w.disc_planes[l];
+    if (l < r.level_planes.size() && r.level_planes[l].found) {
+      const auto& pl = r.level_planes[l].disc;
       double h = 2.0;
-      const int ax[3] = {w.a1, w.a2, w.si};
-      for (int a = 0; a < 3; ++a) h = std::max(h, std::fabs(pl.n[std::size_t(a)]) * w.d.s[ax[a]]);
+      for (int a = 0; a < 3; ++a)
+        h = std::max(h, std::fabs(dot(scan.geom.axis(a), pl.normal)) * scan.geom.spacing[a]);
       double cnt = 0;
       for (long k = 0; k < w.d.n[2]; ++k)
         for (long j = 0; j < w.d.n[1]; ++j)
           for (long i = 0; i < w.d.n[0]; ++i) {
             const std::size_t v = w.d.index(i, j, k);
-            if (r.sac.data[v] > 0 && std::fabs(pl.signed_distance(w.frame(i, j, k))) <= h / 2) cnt += 1;
+            if (r.sac.data[v] <= 0) continue;
+            const Vec3 x = scan.geom.index_to_point(double(i), double(j), double(k));
+            const double sd = (x[0] - pl.point[0]) * pl.normal[0] + (x[1] - pl.point[1]) * pl.normal[1] +
+                              (x[2] - pl.point[2]) * pl.normal[2];
+            if (std::fabs(sd) <= h / 2) cnt += 1;
           }
       r.level_results[l].sac_area_mm2 = cnt * vox / h;
     }
     if (!r.levels_found || int(l) < l0 || int(l) > l1) r.level_results[l].present = false;
+  }
+  // A mask that touches the edge of the field of view may be cut there.
+  {
+    const auto& g = scan.geom;
+    for (std::size_t k = 0; k < g.size[2] && !r.touches_edge; ++k)
+      for (std::size_t j = 0; j < g.size[1] && !r.touches_edge; ++j)
+        for (std::size_t i = 0; i < g.size[0]; ++i) {
+          const bool edge =
+              i == 0 || j == 0 || k == 0 || i + 1 == g.size[0] || j + 1 == g.size[1] || k + 1 == g.size[2];
+          if (edge && r.plexus.data[i + g.size[0] * (j + g.size[1] * k)] > 0) {
+            r.touches_edge = true;
+            break;
+          }
+        }
+    if (r.touches_edge)
+      r.warnings.push_back("the plexus mask touches the edge of the field of view: it may be cut there");
   }
   // Centreline points for the report and the QC pictures.
   for (long k = 0; k < w.d.n[w.si]; ++k) {

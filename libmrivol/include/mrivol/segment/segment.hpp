@@ -44,6 +44,18 @@ struct Region {
   std::vector<Vec3> seeds;                   ///< LPS points in the thecal sac (>= 1): the centreline
 };
 
+/// A plane across the canal in LPS: a point and a unit normal pointing up
+/// the spine (superior, towards L1).
+struct CanalPlane {
+  Vec3 point{}, normal{};
+};
+/// Where a level lies: between the planes through the vertebral centres
+/// above (top) and below (bottom), and its disc's mid-plane.
+struct LevelPlanes {
+  bool found = false;
+  CanalPlane top, bottom, disc;
+};
+
 struct Options {
   std::string contrast = "auto";      ///< auto (metadata, else image), t2 or t1c
   std::string veins = "auto";         ///< auto (t2: detected; t1c: bright), dark or bright
@@ -52,6 +64,12 @@ struct Options {
   Region region;
   double min_component_mm3 = 3.0;  ///< smaller vessel components are noise
   unsigned threads = 0;
+  /// Levels given (e.g. another session's, carried through a transform):
+  /// the disc search is skipped. Empty = find them.
+  std::vector<LevelPlanes> levels_given;
+  /// Measure only inside this mask (on the scan's grid), e.g. the field of
+  /// view both sessions cover. Empty = everywhere.
+  std::optional<Volume> coverage;
 };
 
 struct LevelResult {
@@ -72,12 +90,14 @@ struct Result {
   double volume_mm3 = 0, volume_soft_mm3 = 0;  ///< within the measured levels
   double volume_canal_mm3 = 0;                 ///< plexus in the whole canal (soft)
   std::vector<LevelResult> level_results;
+  std::vector<LevelPlanes> level_planes;  ///< per level, LPS (found or given)
   std::pair<int, int> level_range{0, 4};
   bool levels_found = false;
   std::string contrast, contrast_source, veins, veins_source, region_source;
   double vein_intensity = 0, background_intensity = 0, csf_intensity = 0;  ///< model (medians)
   double canal_volume_mm3 = 0, canal_length_mm = 0;
   std::vector<Vec3> centreline;  ///< LPS points, top to bottom, 1 per cross-section
+  bool touches_edge = false;     ///< the plexus mask reaches the field of view's edge
   std::vector<std::string> warnings;
   double seconds = 0;
   std::vector<std::pair<std::string, double>> stage_seconds;  ///< where the time went
