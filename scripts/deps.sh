@@ -14,6 +14,7 @@ PACKAGES=(
   dcm2niix elastix time                  # benchmark peers and timer
   clang-format                           # format check in the test suite
   python3                                # demo summary and benchmark scripts
+  chromium                               # headless check of report.html in the tests
 )
 
 missing=()

@@ -1,6 +1,7 @@
 // mrivol-compare run as a user runs it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -46,6 +47,23 @@ TEST(CliCompare, ComparesTheCasePairFromDicom) {
   const std::string html = mrivol_test::slurp(d / "cmp/report.html");
   EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);
+  // A real browser loads the page without errors and decodes every image
+  // (headless Chromium; the page records its own check on <body>).
+  {
+    const std::string dom = d / "dom.html", err = d / "chromium.err";
+    const std::string cmd = "timeout 120 chromium --headless --no-sandbox --disable-gpu --user-data-dir=" +
+                            (d / "chromium-profile") + " --virtual-time-budget=5000 --dump-dom file://" +
+                            fs::absolute(d / "cmp/report.html").string() + " >" + dom + " 2>" + err;
+    ASSERT_EQ(std::system(cmd.c_str()), 0)
+        << "chromium (Debian package chromium) must be installed: " << mrivol_test::slurp(err);
+    const std::string page = mrivol_test::slurp(dom);
+    EXPECT_NE(page.find("data-images-loaded=\"yes\""), std::string::npos) << page.substr(0, 400);
+    EXPECT_NE(page.find("data-script-errors=\"0\""), std::string::npos);
+    EXPECT_EQ(mrivol_test::slurp(err).find("Uncaught"), std::string::npos);
+    fs::remove_all(d / "chromium-profile");
+    fs::remove(dom);
+    fs::remove(err);
+  }
   // No patient identifier in any output.
   for (const auto& e : fs::directory_iterator(d / "cmp")) {
     const std::string text = mrivol_test::slurp(e.path().string());

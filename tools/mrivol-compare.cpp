@@ -317,6 +317,14 @@ int main(int argc, char** argv) {
         h << "<h2>Warnings</h2>";
         if (r.warnings.empty()) h << "<p>None.</p>";
         for (const auto& w : r.warnings) h << "<p class='warn'>" << html_escape(w) << "</p>";
+        // A self-check a browser (or a headless test) can read: every image
+        // decoded, no script error.
+        h << "<script>var mrivolErrors=0;window.addEventListener('error',function(){mrivolErrors++;});"
+             "window.addEventListener('load',function(){var ok=document.images.length>0;"
+             "for(var i=0;i<document.images.length;++i){var m=document.images[i];"
+             "if(!m.complete||m.naturalWidth===0)ok=false;}"
+             "document.body.setAttribute('data-images-loaded',ok?'yes':'no');"
+             "document.body.setAttribute('data-script-errors',String(mrivolErrors));});</script>";
         h << "<p><small>mrivol " << version()
           << "; report.json holds every number, the inputs' checksums and the "
           << "parameters.</small></p></body></html>\n";
