@@ -215,9 +215,9 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
     }
     M = remove_small(M, c, min_vox);
     if (it == 3) break;
-    const Mask near = dilate_at_least_one(M, c, 2.0);
+    const Mask near = dilate_at_least_one(M, c, 1.5);
     for (std::size_t v = 0; v < nc; ++v) P[v] = E[v] && !near[v];
-    const auto B2 = normalized_convolution(I, P, c, 1.5, -1e30f, w.threads, 0.02);
+    const auto B2 = normalized_convolution(I, P, c, 1.0, -1e30f, w.threads, 0.02);
     const auto B6 = normalized_convolution(I, P, c, 6.0, bmed, w.threads);
     for (std::size_t v = 0; v < nc; ++v) B[v] = B2[v] > -1e29f ? B2[v] : B6[v];
     // Vein intensity from the voxels that are (nearly) all vein by the
