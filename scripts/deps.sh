@@ -15,6 +15,8 @@ PACKAGES=(
   clang-format                           # format check in the test suite
   python3                                # demo summary and benchmark scripts
   chromium                               # headless check of report.html in the tests
+  snakemake                              # cohort workflow (pipelines/)
+  slurm-wlm munge                        # single-node Slurm for the pipeline test
 )
 
 missing=()
