@@ -94,7 +94,7 @@ def main():
         atomic_write(a.status, json.dumps(record, indent=2) + "\n")
         return 0
     if a.problem:
-        code, log_text = 3, f"{cmd[0]}: error: {a.problem}\n"
+        code, log_text = 3, f"{os.path.basename(cmd[0])}: error: {a.problem}\n"
         atomic_write(a.log, log_text)
     else:
         record["tool_version"] = tool_version(cmd[0])
@@ -110,10 +110,10 @@ def main():
                     code = proc.returncode
                 except subprocess.TimeoutExpired:
                     code = -1
-                    fh.write(f"{cmd[0]}: error: timed out after {a.timeout:.0f} s (raise config runtime)\n")
+                    fh.write(f"{os.path.basename(cmd[0])}: error: timed out after {a.timeout:.0f} s (raise config runtime)\n")
                 except OSError as e:
                     code = 127
-                    fh.write(f"{cmd[0]}: error: cannot run: {e.strerror}\n")
+                    fh.write(f"{os.path.basename(cmd[0])}: error: cannot run: {e.strerror}\n")
             with open(tmp_log, encoding="utf-8", errors="replace") as fh:
                 log_text = fh.read()
             os.replace(tmp_log, a.log)

@@ -50,13 +50,14 @@ grep -q "Params have changed" run4.log || fail "options: rerun for another reaso
 smk --cores 2 > run5.log 2>&1 || fail "the run after restoring the options failed"
 python3 "$src/tests/pipeline/check_cohort.py" "$cohort" "$out"
 
-echo "== folder discovery" >&2
+echo "== folder discovery, with the per-step tools" >&2
 bids=$work/bids
 rm -rf "$bids" "$work/out-bids"
 mkdir -p "$bids/sub-01/ses-pre/anat" "$bids/sub-01/ses-post/anat" "$bids/sub-02"
 cp -r "$cohort/p1/pre" "$bids/sub-01/ses-pre/dicom"
 cp -r "$cohort/p1/post" "$bids/sub-01/ses-post/dicom"
-snakemake -s "$src/pipelines/Snakefile" --config bids="$bids" out="$work/out-bids" bin="$tools" --cores 2 > run6.log 2>&1 \
+snakemake -s "$src/pipelines/Snakefile" --config bids="$bids" out="$work/out-bids" bin="$tools" \
+  steps=load,register,segment --cores 2 > run6.log 2>&1 \
   || { tail -20 run6.log >&2; fail "the discovery run failed"; }
 python3 - "$work/out-bids/cohort.tsv" "$out/cohort.tsv" <<'PY'
 import sys
@@ -66,4 +67,10 @@ assert list(b) == ["subject", "sub-01", "sub-02"], list(b)
 assert b["sub-01"][1] == "ok" and b["sub-01"][5:12] == m["sub-01"][5:12], (b["sub-01"][:12], m["sub-01"][:12])
 assert b["sub-02"][1] == "failed" and "session folder not found" in b["sub-02"][4], b["sub-02"][:5]
 PY
+d=$work/out-bids/derivatives/mrivol/sub-01
+for f in ses-pre/sub-01_ses-pre_desc-mrivol_MR.nii.gz ses-post/sub-01_ses-post_desc-mrivol_MR.json \
+         register/transform.tfm register/registration.json ses-pre/segment/segmentation.json \
+         ses-post/segment/plexus.nii.gz sub-01_register.log ses-pre/sub-01_ses-pre_segment.log; do
+  [ -f "$d/$f" ] || fail "steps: $f missing"
+done
 echo "test_local: all checks passed" >&2
