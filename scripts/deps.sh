@@ -13,6 +13,7 @@ PACKAGES=(
   nlohmann-json3-dev zlib1g-dev
   dcm2niix elastix time                  # benchmark peers and timer
   clang-format                           # format check in the test suite
+  clang                                  # libFuzzer targets (scripts/fuzz.sh)
   python3                                # demo summary and benchmark scripts
   chromium                               # headless check of report.html in the tests
   snakemake                              # cohort workflow (pipelines/)

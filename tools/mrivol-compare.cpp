@@ -167,11 +167,8 @@ int main(int argc, char** argv) {
         std::string roi_text;
         if (vm.count("roi")) {
           roi_text = vm["roi"].as<std::string>();
-          const bool is_box = roi_text.find_first_not_of("0123456789.,-+eE ") == std::string::npos;
-          if (is_box) {
-            const auto b = cli::numbers(roi_text, "roi");
-            if (b.size() != 6) throw UsageError("--roi box needs 6 numbers: x0,y0,z0,x1,y1,z1 (LPS mm)");
-            opt.roi_box = std::array<double, 6>{b[0], b[1], b[2], b[3], b[4], b[5]};
+          if (roi_text.find_first_not_of("0123456789.,-+eE ") == std::string::npos) {
+            opt.roi_box = cli::box(roi_text, "roi");
           } else {
             opt.roi_mask = io::read_image(roi_text);
           }

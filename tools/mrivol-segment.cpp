@@ -84,20 +84,10 @@ int main(int argc, char** argv) {
           throw UsageError("--veins must be auto, dark or bright, not '" + opt.veins + "'");
         if (opt.contrast != "auto" && opt.contrast != "t2" && opt.contrast != "t1c")
           throw UsageError("--contrast must be auto, t2 or t1c, not '" + opt.contrast + "'");
-        if (vm.count("roi-box")) {
-          const auto b = cli::numbers(vm["roi-box"].as<std::string>(), "roi-box");
-          if (b.size() != 6) throw UsageError("--roi-box needs 6 numbers: x0,y0,z0,x1,y1,z1 (LPS mm)");
-          opt.region.box = std::array<double, 6>{b[0], b[1], b[2], b[3], b[4], b[5]};
-        }
-        if (vm.count("seeds")) {
-          std::stringstream in(vm["seeds"].as<std::string>());
-          std::string item;
-          while (std::getline(in, item, ';')) {
-            const auto p = cli::numbers(item, "seeds");
-            if (p.size() != 3) throw UsageError("--seeds: each point needs x,y,z (LPS mm), separated by ';'");
-            opt.region.seeds.push_back({p[0], p[1], p[2]});
-          }
-        }
+        if (vm.count("roi-box")) opt.region.box = cli::box(vm["roi-box"].as<std::string>(), "roi-box");
+        if (vm.count("seeds"))
+          for (const auto& p : cli::points(vm["seeds"].as<std::string>(), "seeds"))
+            opt.region.seeds.push_back(p);
         if (vm.count("roi-mask")) {
           opt.region.mask_path = vm["roi-mask"].as<std::string>();
           opt.region.mask = io::read_image(opt.region.mask_path);

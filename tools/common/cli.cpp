@@ -1,5 +1,8 @@
 #include "common/cli.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <sstream>
 
 #include <unistd.h>
@@ -89,6 +92,32 @@ std::string exit_code_table() {
          "  6  output cannot be written (exists without --force, folder not writable, disk full)\n";
 }
 
+namespace {
+
+// Boost.ProgramOptions (1.74) builds its messages by replacing "%value%",
+// "%option%"... in a template, searching again from the start after each
+// replacement: a user value containing such a token ("--levels %value%") made
+// what() loop forever (found by fuzz_options). Percent signs in the values are
+// shown URL-encoded ("%25") instead, which contains no token.
+struct PoErrorAccess : po::error_with_option_name {
+  using po::error_with_option_name::m_substitutions;
+};
+
+std::string po_message(po::error& e) {
+  if (auto* n = dynamic_cast<po::error_with_option_name*>(&e)) {
+    const auto subs = n->*(&PoErrorAccess::m_substitutions);
+    for (const auto& [key, value] : subs) {
+      if (value.find('%') == std::string::npos) continue;
+      std::string safe;
+      for (char ch : value) safe += ch == '%' ? std::string("%25") : std::string(1, ch);
+      n->set_substitute(key, safe);
+    }
+  }
+  return e.what();
+}
+
+}  // namespace
+
 int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define, const RunFn& run) {
   Definition def;
   Common common;
@@ -122,8 +151,8 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
     StderrReporter rep(spec.name, common.quiet, common.verbose);
     run(vm, common, rep);
     return 0;
-  } catch (const po::error& e) {
-    std::cerr << spec.name << ": error: " << e.what() << " (see --help)\n";
+  } catch (po::error& e) {
+    std::cerr << spec.name << ": error: " << po_message(e) << " (see --help)\n";
     return static_cast<int>(ExitCode::usage);
   } catch (const UsageError& e) {
     std::cerr << spec.name << ": error: " << e.what() << " (see --help)\n";
@@ -148,13 +177,44 @@ std::vector<double> numbers(const std::string& text, const char* what) {
     try {
       std::size_t used = 0;
       v.push_back(std::stod(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
+      if (used != item.size() || !std::isfinite(v.back())) throw std::invalid_argument(item);
     } catch (const std::exception&) {
       throw UsageError(std::string("--") + what + ": '" + text +
                        "' is not a comma-separated list of numbers");
     }
   }
   return v;
+}
+
+std::array<double, 6> box(const std::string& text, const char* what) {
+  const auto b = numbers(text, what);
+  if (b.size() != 6)
+    throw UsageError(std::string("--") + what + " needs 6 numbers: x0,y0,z0,x1,y1,z1 (LPS mm), not '" + text +
+                     "'");
+  for (int i = 0; i < 3; ++i)
+    if (b[i] == b[i + 3])
+      throw UsageError(std::string("--") + what + ": the box is empty along " + "xyz"[i] + " ('" + text +
+                       "')");
+  return {b[0], b[1], b[2], b[3], b[4], b[5]};
+}
+
+std::vector<std::array<double, 3>> points(const std::string& text, const char* what) {
+  std::vector<std::array<double, 3>> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ';')) {
+    const auto p = numbers(item, what);
+    if (p.size() != 3)
+      throw UsageError(std::string("--") + what + ": each point needs x,y,z (LPS mm), separated by ';'");
+    out.push_back({p[0], p[1], p[2]});
+  }
+  if (out.empty()) throw UsageError(std::string("--") + what + ": no point given");
+  return out;
+}
+
+bool looks_like_box(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789.,-+eE ") == std::string::npos &&
+         std::count(text.begin(), text.end(), ',') == 5;
 }
 
 }  // namespace cli

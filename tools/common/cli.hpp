@@ -3,6 +3,7 @@
 // mapping of exceptions to the documented exit codes.
 #pragma once
 
+#include <array>
 #include <boost/program_options.hpp>
 #include <functional>
 #include <string>
@@ -46,7 +47,18 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
 std::string exit_code_table();
 
 /// "1,2.5,-3" -> {1, 2.5, -3}; UsageError naming --`what` otherwise.
+/// Non-finite values (nan, inf) are rejected too.
 std::vector<double> numbers(const std::string& text, const char* what);
+
+/// "x0,y0,z0,x1,y1,z1" (LPS mm) -> a box; UsageError unless 6 finite numbers
+/// spanning a non-empty extent along each axis.
+std::array<double, 6> box(const std::string& text, const char* what);
+
+/// "x,y,z;x,y,z..." (LPS mm) -> points; UsageError otherwise.
+std::vector<std::array<double, 3>> points(const std::string& text, const char* what);
+
+/// True when `text` reads as a box (6 comma-separated numbers) rather than a path.
+bool looks_like_box(const std::string& text);
 
 }  // namespace cli
 }  // namespace mrivol
