@@ -18,7 +18,8 @@ SECONDS_EACH=${FUZZ_SECONDS:-60}
 SHARED=${MRIVOL_SHARED_DIR:-$SRC/../shared}
 export CCACHE_BASEDIR=$SRC CCACHE_NOHASHDIR=true
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DMRIVOL_FUZZ=ON -DMRIVOL_WERROR=OFF > "$B.configure.log" 2>&1 || { cat "$B.configure.log" >&2; exit 1; }
+  -DMRIVOL_FUZZ=ON -DMRIVOL_WERROR=OFF > "${TMPDIR:-/tmp}/mrivol-fuzz-configure.log" 2>&1 ||
+  { cat "${TMPDIR:-/tmp}/mrivol-fuzz-configure.log" >&2; exit 1; }
 cmake --build "$B" --target fuzz_dicom fuzz_options -j "$(nproc)" >&2
 
 seedgen=$MAIN/tests/fuzz/mrivol-test-fuzz-seeds

@@ -146,7 +146,9 @@ int main(int argc, char** argv) {
             "measure these levels only, e.g. L3-S1")(
             "contrast", po::value<std::string>()->default_value("auto"), "auto, t2 or t1c")(
             "veins", po::value<std::string>()->default_value("auto"), "auto, dark or bright")(
-            "lowest-disc", po::value<std::string>()->default_value("L5-S1"), "name of the lowest full disc");
+            "lowest-disc", po::value<std::string>()->default_value("L5-S1"), "name of the lowest full disc")(
+            "strict", po::bool_switch(),
+            "refuse PRE and POST of different patients or frames of reference (default: warn)");
       },
       [](const cli::po::variables_map& vm, const cli::Common& c, Reporter& rep) {
         if (!vm.count("pre") || !vm.count("post")) throw UsageError("--pre PRE and --post POST are required");
@@ -176,8 +178,30 @@ int main(int argc, char** argv) {
         const std::string pre_path = vm["pre"].as<std::string>(), post_path = vm["post"].as<std::string>();
         const Volume pre = io::read_scan(pre_path, vm["pre-series"].as<std::string>(), c.threads, rep);
         const Volume post = io::read_scan(post_path, vm["post-series"].as<std::string>(), c.threads, rep);
-        const compare::Result r = compare::compare(pre, post, opt, rep);
+        if (opt.roi_mask) {  // a mask in PRE's physical space, on any grid: it must reach PRE's field of view
+          const Volume& m = *opt.roi_mask;
+          bool overlap = false;
+          for (std::size_t k = 0; k < m.geom.size[2] && !overlap; ++k)
+            for (std::size_t j = 0; j < m.geom.size[1] && !overlap; ++j)
+              for (std::size_t i = 0; i < m.geom.size[0] && !overlap; ++i) {
+                if (m.at(i, j, k) <= 0.5f) continue;
+                const Vec3 at =
+                    pre.geom.point_to_index(m.geom.index_to_point(double(i), double(j), double(k)));
+                overlap = true;
+                for (int a = 0; a < 3; ++a)
+                  overlap = overlap && at[a] > -0.5 && at[a] < double(pre.geom.size[a]) - 0.5;
+              }
+          if (!overlap) throw InputError(roi_text, "the ROI mask has no voxel inside PRE's field of view");
+        }
+        std::vector<std::string> session_warnings;
+        for (const auto& m : session_mismatches(pre.meta, post.meta)) {
+          if (vm["strict"].as<bool>()) throw InputError(post_path, m + "; refused under --strict");
+          rep.warn(m);
+          session_warnings.push_back(m);
+        }
+        compare::Result r = compare::compare(pre, post, opt, rep);
         for (const auto& w : r.warnings) rep.warn(w);
+        r.warnings.insert(r.warnings.begin(), session_warnings.begin(), session_warnings.end());
 
         io::AtomicFolder folder(out, c.force);
         io::WriteOptions flt;

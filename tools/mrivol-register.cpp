@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
             "init", po::value<std::string>()->default_value("auto"),
             "auto, header (scanner coordinates), moments, geometry, or an ITK transform file")(
             "fixed-mask", po::value<std::string>(), "mask in PRE's space restricting the metric")(
+            "strict", po::bool_switch(),
+            "refuse PRE and POST of different patients or frames of reference (default: warn)")(
             "moving-mask", po::value<std::string>(), "mask in POST's space")(
             "shrink", po::value<std::string>()->default_value("6,3,0"),
             "target voxel size per level, mm (0 = native)")(
@@ -111,6 +113,12 @@ int main(int argc, char** argv) {
         const std::string pre_path = vm["pre"].as<std::string>(), post_path = vm["post"].as<std::string>();
         const Volume pre = io::read_scan(pre_path, vm["pre-series"].as<std::string>(), c.threads, rep);
         const Volume post = io::read_scan(post_path, vm["post-series"].as<std::string>(), c.threads, rep);
+        std::vector<std::string> session_warnings;
+        for (const auto& m : session_mismatches(pre.meta, post.meta)) {
+          if (vm["strict"].as<bool>()) throw InputError(post_path, m + "; refused under --strict");
+          rep.warn(m);
+          session_warnings.push_back(m);
+        }
         Volume fmask, mmask;
         if (vm.count("fixed-mask")) fmask = io::read_image(vm["fixed-mask"].as<std::string>());
         if (vm.count("moving-mask")) mmask = io::read_image(vm["moving-mask"].as<std::string>());
@@ -155,6 +163,7 @@ int main(int argc, char** argv) {
                          {"before", r.metric_before},
                          {"after", r.metric_after}}},
                        {"levels", levels},
+                       {"warnings", session_warnings},
                        {"seconds", r.seconds},
                        {"threads", c.threads},
                        {"inputs", inputs},

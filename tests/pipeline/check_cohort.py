@@ -88,7 +88,8 @@ for root, dirs, files in os.walk(out):
         check("PHANTOM" not in f, f"{path}: identifier in a file name")
         if os.path.isfile(path):
             data = open(path, "rb").read()
-            for ident in (b"PHANTOM^LUMBAR", b"MRIVOL-PHANTOM-"):
+            for ident in (b"PHANTOM^LUMBAR", b"MRIVOL-PHANTOM-", b"19760229", b"MRIVOLACC",
+                          b"MRIVOL PHANTOM HOSPITAL", b"REFERRER^PHANTOM", b"OPERATOR^PHANTOM"):
                 check(ident not in data, f"{path}: contains the patient identifier {ident.decode()}")
 
 for e in errors:

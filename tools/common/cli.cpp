@@ -103,6 +103,23 @@ struct PoErrorAccess : po::error_with_option_name {
   using po::error_with_option_name::m_substitutions;
 };
 
+// Errors are one line: messages from ITK or DCMTK may hold line breaks.
+std::string one_line(const std::string& text) {
+  std::string out;
+  bool space = false;
+  for (char ch : text) {
+    const bool ws = ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ';
+    if (ws) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += ch;
+  }
+  return out;
+}
+
 std::string po_message(po::error& e) {
   if (auto* n = dynamic_cast<po::error_with_option_name*>(&e)) {
     const auto subs = n->*(&PoErrorAccess::m_substitutions);
@@ -113,7 +130,7 @@ std::string po_message(po::error& e) {
       n->set_substitute(key, safe);
     }
   }
-  return e.what();
+  return one_line(e.what());
 }
 
 }  // namespace
@@ -158,13 +175,13 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
     std::cerr << spec.name << ": error: " << e.what() << " (see --help)\n";
     return static_cast<int>(ExitCode::usage);
   } catch (const Error& e) {
-    std::cerr << spec.name << ": error: " << e.what() << "\n";
+    std::cerr << spec.name << ": error: " << one_line(e.what()) << "\n";
     return static_cast<int>(e.code());
   } catch (const std::bad_alloc&) {
     std::cerr << spec.name << ": error: out of memory\n";
     return static_cast<int>(ExitCode::internal);
   } catch (const std::exception& e) {
-    std::cerr << spec.name << ": internal error: " << e.what() << "\n";
+    std::cerr << spec.name << ": internal error: " << one_line(e.what()) << "\n";
     return static_cast<int>(ExitCode::internal);
   }
 }

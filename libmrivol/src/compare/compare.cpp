@@ -115,13 +115,22 @@ Result compare(const Volume& pre, const Volume& post, const Options& opt, Report
   segment::Options po = so;
   po.coverage = covered(post, pre.geom, Ti, [&](const Vec3& p_post) { return in_roi(Ti.apply(p_post)); });
   lap("common field of view");
+  auto empty = [](const Volume& m) {
+    for (float x : m.data)
+      if (x > 0.5f) return false;
+    return true;
+  };
+  if (empty(*so.coverage) || empty(*po.coverage))
+    throw RegistrationError("", std::string("PRE and POST cover no common anatomy") +
+                                    (opt.roi_mask || opt.roi_box ? " inside the ROI" : "") +
+                                    " after registration: nothing to compare");
 
   // 3. PRE, then POST measured the same way: PRE's contrast, vein polarity
   // and vertebral levels (carried through the transform).
   r.pre = segment::segment(pre, so, rep);
   lap("segment pre");
   po.contrast = r.pre.contrast;
-  po.veins = r.pre.veins;
+  if (!r.pre.veins.empty()) po.veins = r.pre.veins;
   for (const auto& lp : r.pre.level_planes) {
     segment::LevelPlanes m = lp;
     if (lp.found) {

@@ -118,13 +118,19 @@ ScanResult scan(const std::string& path, const ScanOptions& opt, Reporter& rep) 
                 it->second.second + ")";
   }
   for (const auto& m : res.messages) rep.debug(m);
-  for (const auto& w : res.warnings) rep.warn(w);
+  // With nothing loadable, the one error line below summarises and names the
+  // first problem; the per-file findings are details (--verbose).
+  for (const auto& w : res.warnings) res.series.empty() ? rep.debug(w) : rep.warn(w);
   if (res.series.empty()) {
     std::string detail = std::to_string(res.stats.files) + " files: " + std::to_string(res.stats.non_dicom) +
                          " not DICOM, " + std::to_string(res.stats.non_image) + " DICOM without images, " +
                          std::to_string(res.stats.unreadable) + " unreadable";
     if (res.stats.files == 0) detail = "folder is empty";
     if (!res.messages.empty() && res.stats.files == 1) detail = res.messages.front();
+    if (!res.warnings.empty())
+      detail += "; first: " + res.warnings.front();
+    else if (!res.messages.empty() && res.stats.files > 1)
+      detail += "; first: " + res.messages.front();
     throw DicomError(path, "no loadable DICOM image series (" + detail + ")");
   }
   return res;

@@ -58,6 +58,11 @@ void write_series(const Volume& v, const std::string& dir, const SeriesWriteOpti
     put(d, DCM_ProtocolName, a.protocol_name);
     put(d, DCM_PatientName, o.patient_name);
     put(d, DCM_PatientID, o.patient_id);
+    if (!o.birth_date.empty()) put(d, DCM_PatientBirthDate, o.birth_date);
+    if (!o.accession_number.empty()) put(d, DCM_AccessionNumber, o.accession_number);
+    if (!o.institution_name.empty()) put(d, DCM_InstitutionName, o.institution_name);
+    if (!o.referring_physician.empty()) put(d, DCM_ReferringPhysicianName, o.referring_physician);
+    if (!o.operators.empty()) put(d, DCM_OperatorsName, o.operators);
     put(d, DCM_BodyPartExamined, a.body_part);
     put(d, DCM_ScanningSequence, a.scanning_sequence);
     put(d, DCM_SequenceVariant, a.sequence_variant);

@@ -136,6 +136,10 @@ Volume read_vector_image(const std::string& path, ImageFormat f) {
 
 Volume read_image(const std::string& path) {
   const ImageFormat f = format_from_path(path);
+  if (f == ImageFormat::nifti || f == ImageFormat::nifti_gz) {
+    if (const std::size_t bad = nifti_nonfinite(path))
+      throw InputError(path, "image contains " + std::to_string(bad) + " NaN or infinite voxels");
+  }
   {
     auto io = io_for(f);
     io->SetFileName(path);

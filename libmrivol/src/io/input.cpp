@@ -1,5 +1,7 @@
 #include "mrivol/io/input.hpp"
 
+#include <cmath>
+
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
@@ -35,12 +37,27 @@ std::string input_checksum(const std::string& path) {
   return sha256_hex(list.data(), list.size());
 }
 
+namespace {
+
+// A scan to segment or register: a 3D volume of finite values.
+Volume checked_scan(Volume v, const std::string& path) {
+  if (v.geom.size[2] < 3)
+    throw InputError(path, std::to_string(v.geom.size[2]) + " slice" + (v.geom.size[2] == 1 ? "" : "s") +
+                               ": a 3D scan (at least 3 slices) is needed");
+  std::size_t bad = 0;
+  for (float x : v.data) bad += !std::isfinite(x);
+  if (bad) throw InputError(path, std::to_string(bad) + " voxels are NaN or infinite");
+  return v;
+}
+
+}  // namespace
+
 Volume read_scan(const std::string& path, const std::string& series, unsigned threads, Reporter& rep) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw InputError(path, "no such file or folder");
   if (!std::filesystem::is_directory(path, ec) && is_image_file(path)) {
     if (!series.empty()) throw UsageError(path + ": a series can only be chosen in a DICOM folder");
-    return read_image(path);
+    return checked_scan(read_image(path), path);
   }
   dicom::ScanOptions so;
   so.threads = threads;
@@ -60,7 +77,7 @@ Volume read_scan(const std::string& path, const std::string& series, unsigned th
   }
   dicom::LoadOptions lo;
   lo.threads = threads;
-  return dicom::load(*s, lo, rep);
+  return checked_scan(dicom::load(*s, lo, rep), path);
 }
 
 }  // namespace io

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "mrivol/core/error.hpp"
 #include "mrivol/core/version.hpp"
@@ -300,6 +301,46 @@ void write_nifti(const Volume& v, const std::string& path, bool gz, const WriteO
   else
     sink.write(v.data.data(), v.data.size() * sizeof(float));
   sink.close();
+}
+
+std::size_t nifti_nonfinite(const std::string& path) {
+  gzFile g = gzopen(path.c_str(), "rb");  // reads plain files too
+  if (!g) return 0;
+  std::array<unsigned char, 352> h{};
+  std::size_t bad = 0;
+  if (gzread(g, h.data(), 348) == 348) {
+    std::int32_t sizeof_hdr = 0;
+    std::int16_t datatype = 0;
+    float vox_offset = 0;
+    std::memcpy(&sizeof_hdr, h.data(), 4);
+    std::memcpy(&datatype, h.data() + 70, 2);
+    std::memcpy(&vox_offset, h.data() + 108, 4);
+    const bool swap = sizeof_hdr != 348;  // big-endian files: not checked here
+    const int bytes = datatype == 16 ? 4 : datatype == 64 ? 8 : 0;
+    if (!swap && bytes && vox_offset >= 348 && vox_offset < 1e7 &&
+        gzseek(g, static_cast<z_off_t>(vox_offset), SEEK_SET) >= 0) {
+      std::vector<unsigned char> buf(1 << 20);
+      int n = 0, carry = 0;
+      while ((n = gzread(g, buf.data() + carry, static_cast<unsigned>(buf.size() - carry))) > 0) {
+        const int have = n + carry, whole = have / bytes * bytes;
+        for (int i = 0; i < whole; i += bytes) {
+          if (bytes == 4) {
+            float x;
+            std::memcpy(&x, buf.data() + i, 4);
+            bad += !std::isfinite(x);
+          } else {
+            double x;
+            std::memcpy(&x, buf.data() + i, 8);
+            bad += !std::isfinite(x);
+          }
+        }
+        carry = have - whole;
+        std::memmove(buf.data(), buf.data() + whole, static_cast<std::size_t>(carry));
+      }
+    }
+  }
+  gzclose(g);
+  return bad;
 }
 
 }  // namespace io

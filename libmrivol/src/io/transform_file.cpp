@@ -9,7 +9,10 @@
 
 #include <mutex>
 
+#include <cctype>
 #include <cmath>
+#include <fstream>
+#include <string>
 
 #include "../core/itk_bridge.hpp"
 #include "mrivol/core/error.hpp"
@@ -44,6 +47,17 @@ void write_transform(const Transform& t, const std::string& path, bool overwrite
 
 Transform read_transform(const std::string& path) {
   register_transform_io();
+  // ITK's text reader turns "nan"/"inf" into 0 silently: look at the text first.
+  if (std::ifstream in(path); in) {
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("Parameters:", 0) != 0 && line.rfind("FixedParameters:", 0) != 0) continue;
+      std::string low;
+      for (char ch : line) low += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (low.find("nan") != std::string::npos || low.find("inf") != std::string::npos)
+        throw InputError(path, "transform contains NaN or infinite values");
+    }
+  }
   auto r = itk::TransformFileReaderTemplate<double>::New();
   r->SetFileName(path);
   try {

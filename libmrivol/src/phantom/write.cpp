@@ -182,6 +182,13 @@ void write_pair(const Pair& in, const std::string& dir, const WriteOptions& opt,
     o.frame_of_reference_uid = frame;
     o.patient_name = "PHANTOM^LUMBAR";
     o.patient_id = "MRIVOL-PHANTOM-" + std::to_string(p.config.seed);
+    // Identifiers of every kind, all fictitious, so that the privacy tests can
+    // check that none reaches an output.
+    o.birth_date = "19760229";
+    o.accession_number = "MRIVOLACC" + std::to_string(p.config.seed);
+    o.institution_name = "MRIVOL PHANTOM HOSPITAL";
+    o.referring_physician = "REFERRER^PHANTOM";
+    o.operators = "OPERATOR^PHANTOM";
     o.study_date = "20250301";
     o.study_time = post ? "104000" : "101000";
     o.series_number = post ? 201 : 101;

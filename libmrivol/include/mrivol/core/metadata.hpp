@@ -39,4 +39,10 @@ struct Metadata {
   std::vector<std::string> warnings;
 };
 
+/// Why two scans may not be two sessions of one patient: different patient
+/// (PatientID, PatientName or PatientBirthDate differ, where both are known)
+/// or different frame of reference. The messages name the fields, never
+/// their values (no identifier reaches a log or report).
+std::vector<std::string> session_mismatches(const Metadata& pre, const Metadata& post);
+
 }  // namespace mrivol

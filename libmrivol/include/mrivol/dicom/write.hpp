@@ -13,6 +13,9 @@ struct SeriesWriteOptions {
   std::string study_uid, series_uid, frame_of_reference_uid;
   std::string uid_prefix;  ///< SOPInstanceUIDs are uid_prefix + "." + slice number
   std::string patient_name, patient_id, study_id = "1";
+  /// Further identifying fields (written when non-empty): the phantom fills
+  /// them so that privacy tests can look for every kind of identifier.
+  std::string birth_date, accession_number, institution_name, referring_physician, operators;
   std::string study_date, study_time;  ///< DA / TM
   int series_number = 1;
   /// File names: "IMG%04d.dcm" numbered by this permutation of slice indices

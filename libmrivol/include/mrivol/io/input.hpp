@@ -10,8 +10,9 @@
 namespace mrivol {
 namespace io {
 
-/// With several DICOM image sets and an empty `series`, throws DicomError
-/// listing them (exit 4).
+/// A scan to analyse (segment, register, compare). With several DICOM image
+/// sets and an empty `series`, throws DicomError listing them (exit 4); a scan
+/// of fewer than 3 slices or with NaN/infinite voxels is InputError (exit 3).
 Volume read_scan(const std::string& path, const std::string& series = "", unsigned threads = 0,
                  Reporter& rep = null_reporter());
 
