@@ -119,7 +119,9 @@ struct Case {
 class Corpus : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new TempDir("robustness");
+    // one folder per process: CTest runs each test of this suite in its own
+    // process, in parallel
+    dir_ = new TempDir("robustness_" + std::to_string(getpid()));
     const TempDir& d = *dir_;
     // A good scan for the other side of register/compare.
     const auto r = mrivol_test::run_tool(
@@ -131,6 +133,8 @@ class Corpus : public ::testing::Test {
     dir_ = nullptr;
   }
   static TempDir* dir_;
+  // A failed set-up fails every test (instead of gtest's silent skip).
+  void SetUp() override { ASSERT_TRUE(fs::is_directory((*dir_) / "good/pre")) << "phantom set-up failed"; }
 
   /// Run `c` through every tool it names; assert code, one error line naming
   /// the input, no output, earlier output kept.
