@@ -49,7 +49,7 @@ for t in dicom options; do
   echo "fuzz.sh: fuzz_$t for ${SECONDS_EACH}s" >&2
   if ! "$B/tests/fuzz/fuzz_$t" "$B/corpus/$t" "$SRC/tests/fuzz/regressions/$t" \
         -max_total_time="$SECONDS_EACH" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
-        -timeout=30 -print_final_stats=1 -artifact_prefix="$B/artifacts/$t/" > "$B/fuzz_$t.log" 2>&1; then
+        -timeout=30 -seed=${FUZZ_SEED:-20261127} -print_final_stats=1 -artifact_prefix="$B/artifacts/$t/" > "$B/fuzz_$t.log" 2>&1; then
     status=1
     echo "fuzz.sh: fuzz_$t found a problem:" >&2
     grep -E "ERROR|SUMMARY|Test unit written|runtime error" "$B/fuzz_$t.log" | head -20 >&2
