@@ -48,7 +48,7 @@ class Subject:
         for p in (self.pre, self.post, self.roi):
             if _looks_like_box(p):
                 continue
-            files.extend(_files_under(p))
+            files.extend(files_under(p))
         return files
 
     def fingerprint(self):
@@ -72,7 +72,7 @@ def fingerprint(files):
     return h.hexdigest()[:16]
 
 
-def _files_under(path):
+def files_under(path):
     if not path or not os.path.exists(path):
         return []
     if os.path.isfile(path):
@@ -87,7 +87,7 @@ def _files_under(path):
     return out
 
 
-def _is_image(name):
+def is_image(name):
     low = name.lower()
     return any(low.endswith(s) for s in IMAGE_SUFFIXES)
 
@@ -171,7 +171,7 @@ def _session_input(folder):
     images = []
     for root, dirs, names in os.walk(folder):
         dirs.sort()
-        images.extend(os.path.join(root, n) for n in sorted(names) if _is_image(n))
+        images.extend(os.path.join(root, n) for n in sorted(names) if is_image(n))
     if len(images) == 1:
         return images[0], ""
     if len(images) > 1:

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import time
 
+from atomic_file import atomic_write
+
 EXIT_MEANING = {
     0: "success",
     1: "internal error",
@@ -32,14 +34,6 @@ EXIT_MEANING = {
 }
 
 
-def atomic_write(path, text):
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def tool_version(exe):
