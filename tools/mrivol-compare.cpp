@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
         std::string roi_text;
         if (vm.count("roi")) {
           roi_text = vm["roi"].as<std::string>();
-          if (roi_text.find_first_not_of("0123456789.,-+eE ") == std::string::npos) {
+          if (cli::looks_like_box(roi_text)) {
             opt.roi_box = cli::box(roi_text, "roi");
           } else {
             opt.roi_mask = io::read_image(roi_text);

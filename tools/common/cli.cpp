@@ -230,8 +230,7 @@ std::vector<std::array<double, 3>> points(const std::string& text, const char* w
 }
 
 bool looks_like_box(const std::string& text) {
-  return !text.empty() && text.find_first_not_of("0123456789.,-+eE ") == std::string::npos &&
-         std::count(text.begin(), text.end(), ',') == 5;
+  return !text.empty() && text.find_first_not_of("0123456789.,-+eE ") == std::string::npos;
 }
 
 }  // namespace cli

@@ -57,7 +57,7 @@ std::array<double, 6> box(const std::string& text, const char* what);
 /// "x,y,z;x,y,z..." (LPS mm) -> points; UsageError otherwise.
 std::vector<std::array<double, 3>> points(const std::string& text, const char* what);
 
-/// True when `text` reads as a box (6 comma-separated numbers) rather than a path.
+/// True when `text` is made of numbers (a box, to be parsed by box()) rather than a path.
 bool looks_like_box(const std::string& text);
 
 }  // namespace cli
