@@ -2,7 +2,9 @@
 # (every DCM_<Keyword> named in libmrivol/src/dicom, plus groups 0002 and
 # FFFE and PixelData) from DCMTK's dicom.dic. Loading DCMTK's full text
 # dictionary costs ~20 ms per process, more than converting a small series.
-# Inputs: SRC_DIR, DICT, OUT.
+# With ALL=ON every entry is kept (the de-identifier must know the VR of
+# every standard element, also in implicit-VR files).
+# Inputs: SRC_DIR, DICT, OUT, ALL.
 file(GLOB srcs "${SRC_DIR}/*.cpp")
 set(keys "")
 foreach(f IN LISTS srcs)
@@ -29,7 +31,7 @@ foreach(line IN LISTS dict)
   string(SUBSTRING "${tag}" 1 4 g)
   string(SUBSTRING "${tag}" 6 4 e)
   set(keep FALSE)
-  if(g STREQUAL "0002" OR g STREQUAL "FFFE" OR tag STREQUAL "(7FE0,0010)")
+  if(ALL OR g STREQUAL "0002" OR g STREQUAL "FFFE" OR tag STREQUAL "(7FE0,0010)")
     set(keep TRUE)
   else()
     list(FIND keys "${name}" idx)

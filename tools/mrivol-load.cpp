@@ -1,10 +1,12 @@
 // mrivol-load: list the image series of a DICOM folder, or convert one to
 // NIfTI/NRRD/MetaImage with a BIDS-style JSON sidecar.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "common/cli.hpp"
+#include "mrivol/dicom/deidentify.hpp"
 #include "mrivol/dicom/series.hpp"
 #include "mrivol/io/atomic.hpp"
 #include "mrivol/io/image.hpp"
@@ -27,9 +29,24 @@ const cli::ToolSpec spec{
     "label, slices, volumes, matrix, spacing (mm), orientation, transfer syntax, status.\n\n"
     "-o writes the image (.nii, .nii.gz, .nrrd or .mha by extension) and a JSON sidecar\n"
     "beside it (OUT with .json). Patient name, ID, birth date, accession number, institution\n"
-    "and physicians are never written unless --include-identifiers is given.",
+    "and physicians are never written unless --include-identifiers is given.\n\n"
+    "--deidentify DIR writes pseudonymised copies of the series' DICOM files for sharing\n"
+    "(DIR/IM0001.dcm..., headers only unless --deidentify-pixels, and DIR/deidentification.json):\n"
+    "DICOM PS3.15 E.1 basic profile with modified dates and patient characteristics kept.\n"
+    "Patient name and ID become --pseudonym; other names, addresses, institution, station,\n"
+    "device serial, accession number, comments, overlays and private elements (but the Siemens\n"
+    "CSA image header and a few acquisition values) are removed;\n"
+    "birth date emptied; sex, age, size and weight kept; every instance/series/study/frame of\n"
+    "reference UID replaced by a 2.25 UID derived from the original and the key; every date\n"
+    "moved back by one offset (1-3650 days) derived from the key and the pseudonym, so both\n"
+    "sessions of a subject stay linked and their interval is kept. Series description and\n"
+    "protocol name are kept. Give the same --pseudonym and --deid-key-file for every session\n"
+    "of a subject; without a key, anyone who knows the pseudonym can recompute the offset.\n"
+    "Each copy is checked for the source's identifying values before anything is written.",
     {"mrivol-load /data/sub-01 --list", "mrivol-load /data/sub-01 -o t2_sag.nii.gz --series 5",
-     "mrivol-load /data/sub-01 -o echo2.nii --series 1301.2"}};
+     "mrivol-load /data/sub-01 -o echo2.nii --series 1301.2",
+     "mrivol-load /data/sub-01 --series 5 --deidentify share/sub-01_pre --pseudonym sub-01 "
+     "--deid-key-file ~/.mrivol-key"}};
 
 std::string fmt(double v) {
   char b[32];
@@ -50,6 +67,18 @@ void print_list(const dicom::ScanResult& scan) {
               << (s.orientation.empty() ? "-" : s.orientation) << '\t' << s.transfer_syntax << '\t'
               << (s.error.empty() ? "ok" : "error: " + s.error) << '\n';
   }
+}
+
+/// The de-identification key: the file's content without trailing newlines.
+std::string read_key(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw InputError(path, "cannot read the key file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string k = ss.str();
+  while (!k.empty() && (k.back() == '\n' || k.back() == '\r')) k.pop_back();
+  if (k.empty()) throw InputError(path, "the key file is empty");
+  return k;
 }
 
 std::string short_list(const dicom::ScanResult& scan) {
@@ -74,14 +103,37 @@ int main(int argc, char** argv) {
             "which image set: label (5, 1301.2), SeriesInstanceUID, or list position (#3)")(
             "float", cli::po::bool_switch(), "store float32 instead of integers + scl_slope")(
             "include-identifiers", cli::po::bool_switch(),
-            "also write patient name/ID/birth date/accession/institution/physicians to the sidecar");
+            "also write patient name/ID/birth date/accession/institution/physicians to the sidecar")(
+            "deidentify", cli::po::value<std::string>(),
+            "write pseudonymised copies of the series' DICOM files to this new folder")(
+            "pseudonym", cli::po::value<std::string>(),
+            "with --deidentify: the new PatientName and PatientID (e.g. sub-01)")(
+            "deid-key-file", cli::po::value<std::string>(),
+            "with --deidentify: file holding a secret mixed into the new UIDs and the date offset")(
+            "deidentify-pixels", cli::po::bool_switch(),
+            "with --deidentify: keep the pixel data (refused when BurnedInAnnotation is YES)");
         d.positional.add("input", 1);
         d.required_positional = {"input"};
       },
       [](const cli::po::variables_map& vm, const cli::Common& c, Reporter& rep) {
         const std::string in = vm["input"].as<std::string>();
         const bool list = vm["list"].as<bool>();
-        if (!list && !vm.count("output")) throw UsageError("give --list or -o OUT");
+        const bool deid = vm.count("deidentify") != 0;
+        if (!list && !vm.count("output") && !deid)
+          throw UsageError("give --list, -o OUT or --deidentify DIR");
+        if (list && deid) throw UsageError("--deidentify cannot be combined with --list");
+        if (!deid &&
+            (vm.count("pseudonym") || vm.count("deid-key-file") || vm["deidentify-pixels"].as<bool>()))
+          throw UsageError("--pseudonym, --deid-key-file and --deidentify-pixels need --deidentify DIR");
+        dicom::DeidentifyOptions deo;
+        if (deid) {
+          if (!vm.count("pseudonym")) throw UsageError("--deidentify needs --pseudonym (e.g. sub-01)");
+          deo.pseudonym = vm["pseudonym"].as<std::string>();
+          deo.keep_pixels = vm["deidentify-pixels"].as<bool>();
+          deo.overwrite = c.force;
+          if (vm.count("deid-key-file")) deo.key = read_key(vm["deid-key-file"].as<std::string>());
+          io::check_folder_writable(vm["deidentify"].as<std::string>(), c.force);
+        }
         std::string out;
         if (vm.count("output")) {
           out = vm["output"].as<std::string>();
@@ -111,6 +163,13 @@ int main(int argc, char** argv) {
         } else {
           throw DicomError(in, std::to_string(scan.series.size()) +
                                    " image sets found; choose one with --series:" + short_list(scan));
+        }
+        if (deid) {
+          const std::string dir = vm["deidentify"].as<std::string>();
+          dicom::deidentify_series(*s, dir, deo, rep);
+          if (deo.key.empty())
+            rep.warn("no --deid-key-file: anyone who knows the pseudonym can recompute the date offset");
+          if (out.empty()) return;
         }
         dicom::LoadOptions lo;
         lo.threads = c.threads;
