@@ -181,8 +181,15 @@ int main(int argc, char** argv) {
         io::SidecarOptions sc;
         sc.include_identifiers = vm["include-identifiers"].as<bool>();
         const std::string json = io::bids_sidecar(v, sc);
-        io::write_image(v, out, wo);
-        io::write_text_file(io::sidecar_path(out), json, c.force);
+        {
+          // Image and sidecar go into place together: a concurrent run
+          // writing the same names waits, so the pair is always from one run.
+          io::FolderLock lock(io::parent_folder(out));
+          io::check_writable(out, c.force);
+          io::check_writable(io::sidecar_path(out), c.force);
+          io::write_image(v, out, wo);
+          io::write_text_file(io::sidecar_path(out), json, c.force);
+        }
         rep.info("wrote " + out + " (" + std::to_string(v.geom.size[0]) + "x" +
                  std::to_string(v.geom.size[1]) + "x" + std::to_string(v.geom.size[2]) +
                  (v.timepoints > 1 ? "x" + std::to_string(v.timepoints) : std::string()) + ")");

@@ -14,6 +14,7 @@
 #include <new>
 
 #include "mrivol/core/version.hpp"
+#include "mrivol/io/atomic.hpp"
 
 namespace mrivol {
 namespace cli {
@@ -175,13 +176,13 @@ int run_tool(int argc, char** argv, const ToolSpec& spec, const DefineFn& define
     std::cerr << spec.name << ": error: " << e.what() << " (see --help)\n";
     return static_cast<int>(ExitCode::usage);
   } catch (const Error& e) {
-    std::cerr << spec.name << ": error: " << one_line(e.what()) << "\n";
+    std::cerr << spec.name << ": error: " << io::final_names(one_line(e.what())) << "\n";
     return static_cast<int>(e.code());
   } catch (const std::bad_alloc&) {
     std::cerr << spec.name << ": error: out of memory\n";
     return static_cast<int>(ExitCode::internal);
   } catch (const std::exception& e) {
-    std::cerr << spec.name << ": internal error: " << one_line(e.what()) << "\n";
+    std::cerr << spec.name << ": internal error: " << io::final_names(one_line(e.what())) << "\n";
     return static_cast<int>(ExitCode::internal);
   }
 }

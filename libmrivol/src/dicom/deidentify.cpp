@@ -449,7 +449,9 @@ DeidentifyResult deidentify_series(const SeriesInfo& series, const std::string& 
     std::snprintf(name, sizeof name, "IM%04zu.dcm", i + 1);
     const OFCondition st = ff->saveFile((folder / name).c_str(), xfer, EET_ExplicitLength, EGL_recalcGL,
                                         EPD_noChange, 0, 0, EWM_createNewMeta);
-    if (st.bad()) throw OutputError(dir + "/" + name, std::string("cannot write DICOM (") + st.text() + ")");
+    if (st.bad())
+      throw OutputError(dir + "/" + name, std::string("cannot write DICOM (") + st.text() + ")" +
+                                              io::disk_full_note(folder.temp_path()));
     ++cleaner.counts.files;
   }
   const DeidentifyResult& c = cleaner.counts;

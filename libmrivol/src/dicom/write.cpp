@@ -11,6 +11,7 @@
 
 #include "internal.hpp"
 #include "mrivol/core/error.hpp"
+#include "mrivol/io/atomic.hpp"
 
 namespace mrivol {
 namespace dicom {
@@ -111,7 +112,9 @@ void write_series(const Volume& v, const std::string& dir, const SeriesWriteOpti
     std::snprintf(name, sizeof name, "/IMG%04u.dcm", n + 1);
     const std::string path = dir + name;
     const OFCondition st = ff.saveFile(path.c_str(), EXS_LittleEndianExplicit);
-    if (st.bad()) throw OutputError(path, std::string("cannot write DICOM (") + st.text() + ")");
+    if (st.bad())
+      throw OutputError(path,
+                        std::string("cannot write DICOM (") + st.text() + ")" + io::disk_full_note(dir));
   }
 }
 

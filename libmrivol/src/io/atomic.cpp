@@ -1,16 +1,21 @@
 #include "mrivol/io/atomic.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "mrivol/core/error.hpp"
 
@@ -18,6 +23,19 @@ namespace fs = std::filesystem;
 
 namespace mrivol {
 namespace io {
+
+namespace {
+/// Fault injection for the concurrency tests: MRIVOL_FAULT_COMMIT_DELAY_MS
+/// widens the window between the renames of one commit, where a concurrent
+/// writer would interfere if the folder were not locked.
+void fault_delay() {
+  static const long ms = [] {
+    const char* e = std::getenv("MRIVOL_FAULT_COMMIT_DELAY_MS");
+    return e ? std::atol(e) : 0L;
+  }();
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
+}  // namespace
 
 void check_writable(const std::string& path, bool overwrite) {
   std::error_code ec;
@@ -77,10 +95,67 @@ AtomicOutput::~AtomicOutput() {
 }
 
 void AtomicOutput::commit() {
+  fault_delay();
   std::error_code ec;
   fs::rename(temp_, final_, ec);
   if (ec) throw OutputError(final_, "cannot rename temporary file into place (" + ec.message() + ")");
   committed_ = true;
+}
+
+std::string final_names(const std::string& text) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // a temporary name starts with '.' at the start of a path component
+    const bool start = text[i] == '.' && (i == 0 || text[i - 1] == '/' || text[i - 1] == ' ');
+    const std::size_t mark = start ? text.find(".tmp-", i + 1) : std::string::npos;
+    if (mark != std::string::npos) {
+      std::size_t j = mark + 5;
+      const std::size_t pid = j;
+      while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+      const bool dash = j > pid && j < text.size() && text[j] == '-';
+      std::size_t k = dash ? j + 1 : j;
+      const std::size_t hex = k;
+      while (k < text.size() && std::isxdigit(static_cast<unsigned char>(text[k]))) ++k;
+      const std::string name = text.substr(i + 1, mark - i - 1);
+      if (dash && k > hex && name.find('/') == std::string::npos && name.find(' ') == std::string::npos) {
+        out += name;
+        i = k;
+        continue;
+      }
+    }
+    out += text[i++];
+  }
+  return out;
+}
+
+std::string disk_full_note(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return "";
+  const double free_bytes = static_cast<double>(st.f_bavail) * static_cast<double>(st.f_frsize);
+  return free_bytes < 1024.0 * 1024.0 ? " (disk full)" : "";
+}
+
+std::string parent_folder(const std::string& path) {
+  fs::path dir = fs::path(path).parent_path();
+  return dir.empty() ? std::string(".") : dir.string();
+}
+
+FolderLock::FolderLock(const std::string& dir) {
+  fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) return;  // the rename that follows reports a missing folder
+  int rc;
+  do {
+    rc = ::flock(fd_, LOCK_EX);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {  // no flock here (ENOLCK, EOPNOTSUPP...): go on unlocked
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
 void check_folder_writable(const std::string& dir, bool overwrite) {
@@ -117,12 +192,14 @@ AtomicFolder::~AtomicFolder() {
 }
 
 void AtomicFolder::commit() {
+  FolderLock lock(parent_folder(final_));
   std::error_code ec;
   const std::string old = final_ + ".old-" + std::to_string(::getpid());
   const bool had = fs::exists(final_, ec);
   if (had && !overwrite_) throw OutputError(final_, "appeared while writing (use --force to overwrite)");
   if (had) fs::rename(final_, old, ec);
   if (ec) throw OutputError(final_, "cannot move the existing folder aside (" + ec.message() + ")");
+  fault_delay();
   fs::rename(temp_, final_, ec);
   if (ec) {
     std::error_code e2;

@@ -45,6 +45,35 @@ class AtomicFolder {
   bool overwrite_, committed_ = false;
 };
 
+/// An exclusive advisory lock (flock) on a folder, held for the lifetime of
+/// the object. mrivol takes it on the folder that receives its outputs while
+/// it renames them into place, so runs writing into one folder at the same
+/// time commit one after the other: each output set is complete and from one
+/// run, never a mix. Where the file system has no flock (some NFS set-ups)
+/// the lock is skipped. Not re-entrant within a process.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& dir);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+/// `text` with every temporary output name mrivol makes (".NAME.tmp-PID-HEX"
+/// and ".NAME.tmp-PID-HEX.EXT") replaced by the final name, so an error
+/// names the output the user asked for.
+std::string final_names(const std::string& text);
+
+/// For an error while writing into `dir`: " (disk full)" when its file
+/// system has less than 1 MiB left, else "".
+std::string disk_full_note(const std::string& dir);
+
+/// The folder that holds `path` ("." for a bare file name).
+std::string parent_folder(const std::string& path);
+
 /// Throws OutputError unless `dir` could be created (or replaced, with overwrite).
 void check_folder_writable(const std::string& dir, bool overwrite);
 
