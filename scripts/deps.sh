@@ -16,6 +16,7 @@ PACKAGES=(
   clang                                  # libFuzzer targets (scripts/fuzz.sh)
   python3                                # demo summary and benchmark scripts
   chromium                               # headless check of report.html in the tests
+  dicom3tools                            # dciodvfy: the tests validate the DICOM SEG objects
   snakemake                              # cohort workflow (pipelines/)
   slurm-wlm munge                        # single-node Slurm for the pipeline test
 )

@@ -20,10 +20,12 @@ TEST(CliCompare, ComparesTheCasePairFromDicom) {
   ASSERT_EQ(r.code, 0) << r.err;
   r = mrivol_test::run_tool(
       "mrivol-compare",
-      "--pre " + (d / "pair/pre") + " --post " + (d / "pair/post") + " --out " + (d / "cmp"), d);
+      "--pre " + (d / "pair/pre") + " --post " + (d / "pair/post") + " --out " + (d / "cmp") + " --dicom-seg",
+      d);
   ASSERT_EQ(r.code, 0) << r.err;
   for (const char* f : {"report.json", "report.csv", "report.html", "pre_plexus.nii.gz", "post_plexus.nii.gz",
-                        "transform.tfm", "qc_registration.png", "provenance.json"})
+                        "transform.tfm", "qc_registration.png", "provenance.json", "pre_plexus.seg.dcm",
+                        "post_plexus.seg.dcm"})
     EXPECT_TRUE(fs::exists(d / ("cmp/" + std::string(f)))) << f;
   std::ifstream jf(d / "cmp/report.json");
   const auto j = nlohmann::json::parse(jf);
@@ -32,6 +34,7 @@ TEST(CliCompare, ComparesTheCasePairFromDicom) {
   EXPECT_NEAR(j["change"]["percent"].get<double>(), 100 * (post - pre) / pre, 1e-9);
   EXPECT_NEAR(j["change"]["absolute_mm3"].get<double>(), post - pre, 1e-6);
   EXPECT_EQ(j["pre"]["mask"], "pre_plexus.nii.gz");
+  EXPECT_EQ(j["post"]["dicom_seg"], "post_plexus.seg.dcm");
   EXPECT_EQ(j["registration"]["transform"], "transform.tfm");
   EXPECT_EQ(j["levels"].size(), 5u);
   std::ifstream tf(d / "pair/truth/truth.json");
@@ -84,6 +87,15 @@ TEST(CliCompare, BadInputsAndOptions) {
   EXPECT_EQ(mrivol_test::count_lines(r.err), 1u) << r.err;
   r = mrivol_test::run_tool("mrivol-compare", "--pre a --post b --out " + (d / "o") + " --roi 1,2,3", d);
   EXPECT_EQ(r.code, 2);
+  // A DICOM SEG needs DICOM inputs; identifiers only go into SEG objects.
+  std::ofstream(d / "pre.nii.gz") << "x";
+  r = mrivol_test::run_tool(
+      "mrivol-compare", "--pre " + (d / "pre.nii.gz") + " --post b --out " + (d / "o") + " --dicom-seg", d);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("--dicom-seg needs DICOM inputs"), std::string::npos) << r.err;
+  r = mrivol_test::run_tool("mrivol-compare",
+                            "--pre a --post b --out " + (d / "o") + " --include-identifiers", d);
+  EXPECT_EQ(r.code, 2) << r.err;
   EXPECT_FALSE(fs::exists(d / "o"));
 }
 

@@ -1,6 +1,7 @@
 // mrivol-compare: the pre/post comparison of the epidural venous plexus.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -8,6 +9,7 @@
 #include "common/cli.hpp"
 #include "mrivol/compare/compare.hpp"
 #include "mrivol/core/version.hpp"
+#include "mrivol/dicom/seg.hpp"
 #include "mrivol/io/atomic.hpp"
 #include "mrivol/io/image.hpp"
 #include "mrivol/io/input.hpp"
@@ -112,21 +114,23 @@ std::string bar_chart(const compare::Result& r) {
 }
 
 ordered_json session_json(const Volume& v, const segment::Result& s, const std::string& path,
-                          const char* prefix) {
-  return {{"plexus_volume_mm3", s.volume_soft_mm3},
-          {"plexus_volume_binary_mm3", s.volume_mm3},
-          {"mask", std::string(prefix) + "_plexus.nii.gz"},
-          {"soft_map", std::string(prefix) + "_plexus_soft.nii.gz"},
-          {"input", path},
-          {"sha256", io::input_checksum(path)},
-          {"series_uid", v.meta.acq.series_uid},
-          {"acquisition", ordered_json::parse(io::bids_sidecar(v))},
-          {"contrast", s.contrast},
-          {"contrast_source", s.contrast_source},
-          {"veins", s.veins},
-          {"veins_source", s.veins_source},
-          {"canal_source", s.region_source},
-          {"mask_touches_field_of_view_edge", s.touches_edge}};
+                          const char* prefix, bool dicom_seg) {
+  ordered_json j = {{"plexus_volume_mm3", s.volume_soft_mm3},
+                    {"plexus_volume_binary_mm3", s.volume_mm3},
+                    {"mask", std::string(prefix) + "_plexus.nii.gz"},
+                    {"soft_map", std::string(prefix) + "_plexus_soft.nii.gz"},
+                    {"input", path},
+                    {"sha256", io::input_checksum(path)},
+                    {"series_uid", v.meta.acq.series_uid},
+                    {"acquisition", ordered_json::parse(io::bids_sidecar(v))},
+                    {"contrast", s.contrast},
+                    {"contrast_source", s.contrast_source},
+                    {"veins", s.veins},
+                    {"veins_source", s.veins_source},
+                    {"canal_source", s.region_source},
+                    {"mask_touches_field_of_view_edge", s.touches_edge}};
+  if (dicom_seg) j["dicom_seg"] = std::string(prefix) + "_plexus.seg.dcm";
+  return j;
 }
 
 }  // namespace
@@ -147,6 +151,11 @@ int main(int argc, char** argv) {
             "contrast", po::value<std::string>()->default_value("auto"), "auto, t2 or t1c")(
             "veins", po::value<std::string>()->default_value("auto"), "auto, dark or bright")(
             "lowest-disc", po::value<std::string>()->default_value("L5-S1"), "name of the lowest full disc")(
+            "dicom-seg", po::bool_switch(),
+            "also write pre_plexus.seg.dcm and post_plexus.seg.dcm: DICOM Segmentation objects referencing "
+            "the source series (DICOM inputs only)")(
+            "include-identifiers", po::bool_switch(),
+            "with --dicom-seg: copy patient name, ID, birth date and sex into the SEG objects (for PACS)")(
             "strict", po::bool_switch(),
             "refuse PRE and POST of different patients or frames of reference (default: warn)");
       },
@@ -176,6 +185,13 @@ int main(int argc, char** argv) {
           }
         }
         const std::string pre_path = vm["pre"].as<std::string>(), post_path = vm["post"].as<std::string>();
+        const bool dicom_seg = vm["dicom-seg"].as<bool>();
+        if (vm["include-identifiers"].as<bool>() && !dicom_seg)
+          throw UsageError("--include-identifiers only applies to --dicom-seg");
+        if (dicom_seg)
+          for (const auto& p : {pre_path, post_path})
+            if (!std::filesystem::is_directory(p) && io::is_image_file(p))
+              throw UsageError("--dicom-seg needs DICOM inputs: " + p + " is an image file");
         const Volume pre = io::read_scan(pre_path, vm["pre-series"].as<std::string>(), c.threads, rep);
         const Volume post = io::read_scan(post_path, vm["post-series"].as<std::string>(), c.threads, rep);
         if (opt.roi_mask) {  // a mask in PRE's physical space, on any grid: it must reach PRE's field of view
@@ -215,6 +231,14 @@ int main(int argc, char** argv) {
         io::write_image(r.pre.plexus_soft, folder / "pre_plexus_soft.nii.gz", flt);
         io::write_image(r.post.plexus_soft, folder / "post_plexus_soft.nii.gz", flt);
         io::write_transform(r.reg.transform, folder / "transform.tfm", false);
+        if (dicom_seg) {
+          dicom::SegWriteOptions so;
+          so.include_identifiers = vm["include-identifiers"].as<bool>();
+          so.series_description = "mrivol plexus pre";
+          dicom::write_segmentation(r.pre.plexus, pre, folder / "pre_plexus.seg.dcm", so);
+          so.series_description = "mrivol plexus post";
+          dicom::write_segmentation(r.post.plexus, post, folder / "post_plexus.seg.dcm", so);
+        }
         segment::write_qc(pre, r.pre, folder / "pre_qc_", false);
         segment::write_qc(post, r.post, folder / "post_qc_", false);
         const Volume registered = registration::resample(post, pre.geom, r.reg.transform,
@@ -239,8 +263,8 @@ int main(int argc, char** argv) {
         const auto& t = r.reg.transform;
         ordered_json report{
             {"schema", "mrivol.compare/1"},
-            {"pre", session_json(pre, r.pre, pre_path, "pre")},
-            {"post", session_json(post, r.post, post_path, "post")},
+            {"pre", session_json(pre, r.pre, pre_path, "pre", dicom_seg)},
+            {"post", session_json(post, r.post, post_path, "post", dicom_seg)},
             {"change",
              {{"absolute_mm3", r.change_mm3},
               {"percent", r.percent},

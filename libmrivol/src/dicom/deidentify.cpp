@@ -36,9 +36,12 @@ const DictRow kFullDictionary[] = {
 #include "dicom_dict_full.inc"
 };
 
+}  // namespace
+
 /// The loader runs with a dictionary subset; de-identification must know the
 /// VR of every standard element (person names, dates, UIDs), also in
-/// implicit-VR files, so the missing entries are added once.
+/// implicit-VR files, and dcmseg looks tags up by name: the missing entries
+/// are added once.
 void use_full_dictionary() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -51,6 +54,8 @@ void use_full_dictionary() {
     dcmDataDict.wrunlock();
   });
 }
+
+namespace {
 
 // Removed wherever they occur (PS3.15 Table E.1-1, action X, and the
 // identifying sequences).

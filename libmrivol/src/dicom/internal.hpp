@@ -65,6 +65,10 @@ struct ImageList {
 /// Register the DCMTK decoders once (thread-safe).
 void register_codecs();
 
+/// Add every standard entry to DCMTK's dictionary (the loader runs with a
+/// subset): needed by de-identification and by dcmseg/dcmiod. Once, thread-safe.
+void use_full_dictionary();
+
 enum class FileKind { dicom, not_dicom, unreadable };
 
 /// Open a file as DICOM. Returns nullptr with kind/why set when the file is

@@ -175,6 +175,11 @@ Volume load(const SeriesInfo& s, const LoadOptions& opt, Reporter& rep) {
   if (f0.echo_time) v.meta.acq.echo_time_ms = f0.echo_time;
   if (f0.echo_number) v.meta.acq.echo_number = f0.echo_number;
   v.meta.warnings = s.warnings;
+  for (std::size_t k = 0; k < L.nz && k < L.images.size(); ++k) {
+    const Image& im = L.images[k];
+    v.meta.acq.source_sop_uids.push_back(im.sop_uid);
+    v.meta.acq.source_frames.push_back(im.file->frames > 1 && im.tile < 0 ? im.frame + 1 : 0);
+  }
   bool uniform = true;
   for (const auto& im : L.images) uniform = uniform && im.slope == f0.slope && im.intercept == f0.intercept;
   if (uniform && f0.file->bits_allocated <= 16)

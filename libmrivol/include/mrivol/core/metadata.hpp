@@ -23,6 +23,11 @@ struct Acquisition {
   std::string volume_label;      ///< e.g. "e1", "e2_ph": which image of a split series
   bool mosaic = false, enhanced = false, compressed_file = false;
   std::size_t source_files = 0;
+  /// Per slice of the (first) volume, in slice order: the source image's
+  /// SOPInstanceUID and, in a multi-frame file, its 1-based frame number
+  /// (0 otherwise). Empty when the scan did not come from DICOM.
+  std::vector<std::string> source_sop_uids;
+  std::vector<unsigned> source_frames;
 };
 
 struct PatientIdentity {
