@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 
 #include "../core/itk_bridge.hpp"
 #include "../core/parallel.hpp"
@@ -62,21 +63,23 @@ double extent(const Geometry& g) {
   return std::sqrt(e);
 }
 
+}  // namespace
+
+std::string auto_init(const Volume& f, const Volume& m) {
+  const auto& ff = f.meta.acq.frame_of_reference_uid;
+  const auto& mf = m.meta.acq.frame_of_reference_uid;
+  const Vec3 cf = centre_of(f.geom), cm = centre_of(m.geom);
+  const double d = norm({cm[0] - cf[0], cm[1] - cf[1], cm[2] - cf[2]});
+  if (!ff.empty() && ff == mf) return "header";
+  if (d < 0.25 * std::max(extent(f.geom), extent(m.geom))) return "header";
+  return "moments";
+}
+
+namespace {
+
 Transform choose_init(const Volume& f, const Volume& m, const std::string& mode, std::string& used) {
   Transform t;
-  std::string how = mode;
-  if (how == "auto") {
-    const auto& ff = f.meta.acq.frame_of_reference_uid;
-    const auto& mf = m.meta.acq.frame_of_reference_uid;
-    const Vec3 cf = centre_of(f.geom), cm = centre_of(m.geom);
-    const double d = norm({cm[0] - cf[0], cm[1] - cf[1], cm[2] - cf[2]});
-    if (!ff.empty() && ff == mf)
-      how = "header";
-    else if (d < 0.25 * std::max(extent(f.geom), extent(m.geom)))
-      how = "header";
-    else
-      how = "moments";
-  }
+  const std::string how = mode == "auto" ? auto_init(f, m) : mode;
   if (how == "header" || how == "identity") {
     used = "header";
   } else if (how == "geometry" || how == "moments") {
@@ -125,7 +128,12 @@ bool is_rigid(const Transform& t) {
 /// the metric is constructed: build it with one, then restore the default so
 /// the pyramid filters (deterministic) still use every thread. The result is
 /// then identical whatever --threads says.
+/// (A mutex: registrations may run concurrently, e.g. the two starts of
+/// mrivol-compare; objects another thread builds meanwhile get one thread,
+/// which changes speed only.)
 Metric::Pointer single_threaded_metric(unsigned threads) {
+  static std::mutex global_default;
+  std::lock_guard<std::mutex> lock(global_default);
   itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(1);
   Metric::Pointer m = Metric::New();
   m->SetMaximumNumberOfWorkUnits(1);

@@ -57,6 +57,10 @@ Result register_images(const Volume& fixed, const Volume& moving, const Volume* 
                        const Volume* moving_mask, const Config& cfg, const Transform* initial = nullptr,
                        Reporter& rep = null_reporter());
 
+/// The start `--init auto` takes for this pair: "header" (same frame of
+/// reference, or centres within a quarter of the field of view) or "moments".
+std::string auto_init(const Volume& fixed, const Volume& moving);
+
 enum class Interpolation { nearest, linear, bspline };
 
 /// moving resampled on `grid` through `t` (grid point -> moving point); 0 outside.
