@@ -16,11 +16,6 @@ using mrivol_test::TempDir;
 
 namespace {
 
-std::string bytes(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 /// Every number of two reports agrees to `rel` (relative); run-time fields
 /// (seconds, threads) are skipped. Returns the paths that differ.
 void compare_json(const nlohmann::json& a, const nlohmann::json& b, const std::string& path, double rel,
@@ -69,8 +64,8 @@ std::vector<int> run_together(const std::vector<std::string>& cmds, const TempDi
   EXPECT_EQ(std::system(("bash " + (d / ".together.sh")).c_str()), 0);
   std::vector<int> codes;
   for (std::size_t i = 0; i < cmds.size(); ++i) {
-    codes.push_back(std::atoi(bytes(d / (".rc" + std::to_string(i))).c_str()));
-    const std::string err = bytes(d / (".err" + std::to_string(i)));
+    codes.push_back(std::atoi(mrivol_test::read_bytes(d / (".rc" + std::to_string(i))).c_str()));
+    const std::string err = mrivol_test::read_bytes(d / (".err" + std::to_string(i)));
     EXPECT_TRUE(err.empty()) << cmds[i] << ": " << err;
   }
   return codes;
@@ -100,10 +95,10 @@ TEST(Determinism, ComparisonIsTheSameWhateverTheThreadCount) {
   ASSERT_EQ(codes, (std::vector<int>{0, 0}));
   r = mrivol_test::run_tool("mrivol-compare", io + " --out " + (d / "t2b") + " --threads 2", d);
   ASSERT_EQ(r.code, 0) << r.err;
-  const auto j1 = nlohmann::json::parse(bytes(d / "t1/report.json"));
+  const auto j1 = nlohmann::json::parse(mrivol_test::read_bytes(d / "t1/report.json"));
   for (const char* other : {"t2", "t2b"}) {
     SCOPED_TRACE(other);
-    const auto j2 = nlohmann::json::parse(bytes(d / (std::string(other) + "/report.json")));
+    const auto j2 = nlohmann::json::parse(mrivol_test::read_bytes(d / (std::string(other) + "/report.json")));
     // The stated tolerance (README): every reported number to 1e-9 relative;
     // in practice they are bit-identical.
     std::vector<std::string> diffs;
@@ -111,7 +106,9 @@ TEST(Determinism, ComparisonIsTheSameWhateverTheThreadCount) {
     EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs.front();
     for (const char* f : {"pre_plexus.nii.gz", "post_plexus.nii.gz", "pre_plexus_soft.nii.gz",
                           "post_plexus_soft.nii.gz", "transform.tfm"})
-      EXPECT_EQ(bytes(d / ("t1/" + std::string(f))), bytes(d / (std::string(other) + "/" + f))) << f;
+      EXPECT_EQ(mrivol_test::read_bytes(d / ("t1/" + std::string(f))),
+                mrivol_test::read_bytes(d / (std::string(other) + "/" + f)))
+          << f;
   }
   EXPECT_EQ(j1["threads"], 1);
 }
@@ -142,11 +139,12 @@ TEST(Concurrency, LoadsIntoTheSameOutputNeverMixTheirFiles) {
                      (d / "out/img.nii.gz") + " --force -q");
     const auto codes = run_together(cmds, d);
     for (int c : codes) EXPECT_EQ(c, 0);
-    const std::string img = bytes(d / "out/img.nii.gz"), side = bytes(d / "out/img.json");
-    const bool pre = img == bytes(d / "ref_pre/img.nii.gz");
-    const bool post = img == bytes(d / "ref_post/img.nii.gz");
+    const std::string img = mrivol_test::read_bytes(d / "out/img.nii.gz"),
+                      side = mrivol_test::read_bytes(d / "out/img.json");
+    const bool pre = img == mrivol_test::read_bytes(d / "ref_pre/img.nii.gz");
+    const bool post = img == mrivol_test::read_bytes(d / "ref_post/img.nii.gz");
     ASSERT_TRUE(pre || post) << "the image is from no single run";
-    EXPECT_EQ(side, bytes(d / (pre ? "ref_pre/img.json" : "ref_post/img.json")))
+    EXPECT_EQ(side, mrivol_test::read_bytes(d / (pre ? "ref_pre/img.json" : "ref_post/img.json")))
         << "image and sidecar come from different runs";
     EXPECT_TRUE(leftovers(d / "out").empty());
   }
@@ -174,7 +172,7 @@ TEST(Concurrency, ToolsIntoTheSameFolderLeaveOneCompleteResult) {
     EXPECT_NE(seg, reg) << "the folder mixes both tools' outputs";
     for (const auto& e : fs::directory_iterator(out)) {
       if (e.path().extension() == ".json") {
-        EXPECT_NO_THROW(nlohmann::json::parse(bytes(e.path().string())));
+        EXPECT_NO_THROW(nlohmann::json::parse(mrivol_test::read_bytes(e.path().string())));
       }
     }
     const std::vector<std::string> seg_files = {"plexus.nii.gz", "plexus_soft.nii.gz", "canal.nii.gz",
@@ -198,7 +196,7 @@ TEST(Concurrency, ToolsIntoTheSameFolderLeaveOneCompleteResult) {
                      " --pseudonym sub-01 --deid-key-file " + (d / "key") + " --force -q");
     const auto codes = run_together(cmds, d);
     for (int c : codes) EXPECT_EQ(c, 0);
-    const auto j = nlohmann::json::parse(bytes(share + "/deidentification.json"));
+    const auto j = nlohmann::json::parse(mrivol_test::read_bytes(share + "/deidentification.json"));
     std::size_t n = 0;
     for (const auto& e : fs::directory_iterator(share)) n += e.path().extension() == ".dcm";
     EXPECT_EQ(n, j["files"].get<std::size_t>());

@@ -19,17 +19,6 @@ using mrivol_test::TempDir;
 
 namespace {
 
-std::string bytes(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-std::string get(DcmItem* ds, const DcmTagKey& k) {
-  OFString v;
-  if (ds->findAndGetOFStringArray(k, v).bad()) return "<absent>";
-  return v.c_str();
-}
-
 struct Copy {
   DcmFileFormat ff;
   DcmDataset* ds = nullptr;
@@ -102,52 +91,52 @@ TEST(Deidentify, SyntheticHeaderLosesEveryIdentifier) {
   const auto files = dicom_files(d / "out");
   ASSERT_EQ(files.size(), 4u);
   for (const auto& f : files) {
-    const std::string b = bytes(f);
+    const std::string b = mrivol_test::read_bytes(f);
     for (const char* id : {"Doe", "Jane", "PID-0042", "19800101", "St Elsewhere", "Hospital Road",
                            "ACC778899", "Kildare", "Casey", "Hawkeye", "MRI-ROOM-3", "SN-445566", "REQ-12345",
                            "ACME", "anxious", "1.2.826.0.1.3680043.8.498"})
       EXPECT_EQ(b.find(id), std::string::npos) << f << " contains " << id;
     Copy c(f);
-    EXPECT_EQ(get(c.ds, DCM_PatientName), "sub-07");
-    EXPECT_EQ(get(c.ds, DCM_PatientID), "sub-07");
-    EXPECT_EQ(get(c.ds, DCM_PatientBirthDate), "");
-    EXPECT_EQ(get(c.ds, DCM_PatientIdentityRemoved), "YES");
-    EXPECT_EQ(get(c.ds, DCM_PatientSex), "F");  // patient characteristics kept (113108)
-    EXPECT_EQ(get(c.ds, DCM_PatientAge), "044Y");
-    EXPECT_EQ(get(c.ds, DCM_SeriesDescription), "synthetic");
-    EXPECT_EQ(get(c.ds, DCM_SOPClassUID), UID_MRImageStorage);
-    EXPECT_EQ(get(c.ds, DCM_PixelData), "<absent>");  // headers only
-    EXPECT_EQ(get(c.ds, DCM_StationName), "<absent>");
-    EXPECT_EQ(get(c.ds, DcmTagKey(0x6000, 0x0010)), "<absent>");
-    EXPECT_EQ(get(c.ds, DCM_StudyInstanceUID).rfind("2.25.", 0), 0u);
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientName), "sub-07");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientID), "sub-07");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientBirthDate), "");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientIdentityRemoved), "YES");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientSex), "F");  // patient characteristics kept (113108)
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientAge), "044Y");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_SeriesDescription), "synthetic");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_SOPClassUID), UID_MRImageStorage);
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PixelData), "<absent>");  // headers only
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_StationName), "<absent>");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DcmTagKey(0x6000, 0x0010)), "<absent>");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_StudyInstanceUID).rfind("2.25.", 0), 0u);
     // One offset for every date, nested ones included; times kept.
-    const std::string study = get(c.ds, DCM_StudyDate);
+    const std::string study = mrivol_test::element_text(c.ds, DCM_StudyDate);
     EXPECT_NE(study, "20240315");
-    EXPECT_EQ(get(c.ds, DCM_SeriesDate), study);
-    EXPECT_EQ(get(c.ds, DCM_AcquisitionDateTime), study + "101500.000000");
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_SeriesDate), study);
+    EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_AcquisitionDateTime), study + "101500.000000");
     DcmItem* proc = nullptr;
     ASSERT_TRUE(c.ds->findAndGetSequenceItem(DCM_ProcedureCodeSequence, proc).good());
     DcmItem* nested = nullptr;
     ASSERT_TRUE(proc->findAndGetSequenceItem(DCM_ContentSequence, nested).good());
-    EXPECT_EQ(get(nested, DCM_PersonName), "<absent>");
+    EXPECT_EQ(mrivol_test::element_text(nested, DCM_PersonName), "<absent>");
     // 2024-03-01 is 14 days before 2024-03-15: the interval survives.
-    const std::string date = get(nested, DCM_Date);
+    const std::string date = mrivol_test::element_text(nested, DCM_Date);
     ASSERT_EQ(date.size(), 8u);
     DcmItem* ref = nullptr;
     ASSERT_TRUE(c.ds->findAndGetSequenceItem(DCM_ReferencedImageSequence, ref).good());
-    EXPECT_EQ(get(ref, DCM_ReferencedSOPClassUID), UID_MRImageStorage);
-    EXPECT_EQ(get(ref, DCM_ReferencedSOPInstanceUID).rfind("2.25.", 0), 0u);
+    EXPECT_EQ(mrivol_test::element_text(ref, DCM_ReferencedSOPClassUID), UID_MRImageStorage);
+    EXPECT_EQ(mrivol_test::element_text(ref, DCM_ReferencedSOPInstanceUID).rfind("2.25.", 0), 0u);
   }
   // Same original UID -> same new UID in every file; distinct instances stay distinct.
   std::set<std::string> studies, sops;
   for (const auto& f : files) {
     Copy c(f);
-    studies.insert(get(c.ds, DCM_StudyInstanceUID));
-    sops.insert(get(c.ds, DCM_SOPInstanceUID));
+    studies.insert(mrivol_test::element_text(c.ds, DCM_StudyInstanceUID));
+    sops.insert(mrivol_test::element_text(c.ds, DCM_SOPInstanceUID));
   }
   EXPECT_EQ(studies.size(), 1u);
   EXPECT_EQ(sops.size(), 4u);
-  const auto j = nlohmann::json::parse(bytes(d / "out/deidentification.json"));
+  const auto j = nlohmann::json::parse(mrivol_test::read_bytes(d / "out/deidentification.json"));
   EXPECT_EQ(j["schema"], "mrivol.deidentify/1");
   EXPECT_EQ(j["files"], 4);
   EXPECT_EQ(j["pixel_data"], "removed");
@@ -163,7 +152,8 @@ TEST(Deidentify, SyntheticHeaderLosesEveryIdentifier) {
     c.ds->findAndGetSequenceItem(DCM_ProcedureCodeSequence, proc);
     DcmItem* nested = nullptr;
     proc->findAndGetSequenceItem(DCM_ContentSequence, nested);
-    const std::string a = get(nested, DCM_Date), b = get(c.ds, DCM_StudyDate);
+    const std::string a = mrivol_test::element_text(nested, DCM_Date),
+                      b = mrivol_test::element_text(c.ds, DCM_StudyDate);
     std::tm ta{}, tb{};
     ta.tm_year = std::stoi(a.substr(0, 4)) - 1900;
     ta.tm_mon = std::stoi(a.substr(4, 2)) - 1;
@@ -175,11 +165,12 @@ TEST(Deidentify, SyntheticHeaderLosesEveryIdentifier) {
     EXPECT_NEAR(std::difftime(timegm(&tb), timegm(&ta)) / 86400.0, 14.0, 1e-9);
   }
   std::vector<std::string> first;
-  for (const auto& f : files) first.push_back(bytes(f));
+  for (const auto& f : files) first.push_back(mrivol_test::read_bytes(f));
   fs::rename(d / "out", d / "out1");
   r = mrivol_test::run_tool("mrivol-load", args, d);
   ASSERT_EQ(r.code, 0) << r.err;
-  for (std::size_t i = 0; i < files.size(); ++i) EXPECT_EQ(bytes(files[i]), first[i]) << files[i];
+  for (std::size_t i = 0; i < files.size(); ++i)
+    EXPECT_EQ(mrivol_test::read_bytes(files[i]), first[i]) << files[i];
   // Another key: other UIDs and dates.
   std::ofstream(d / "key2") << "another secret\n";
   r = mrivol_test::run_tool("mrivol-load",
@@ -188,7 +179,8 @@ TEST(Deidentify, SyntheticHeaderLosesEveryIdentifier) {
                             d);
   ASSERT_EQ(r.code, 0) << r.err;
   Copy a(files[0]), b2(dicom_files(d / "out2")[0]);
-  EXPECT_NE(get(a.ds, DCM_StudyInstanceUID), get(b2.ds, DCM_StudyInstanceUID));
+  EXPECT_NE(mrivol_test::element_text(a.ds, DCM_StudyInstanceUID),
+            mrivol_test::element_text(b2.ds, DCM_StudyInstanceUID));
 }
 
 TEST(Deidentify, UsageAndOutputErrors) {
@@ -217,7 +209,7 @@ TEST(Deidentify, UsageAndOutputErrors) {
                             d);
   EXPECT_EQ(r.code, 6) << r.err;
   EXPECT_EQ(mrivol_test::count_lines(r.err), 1u) << r.err;
-  EXPECT_EQ(bytes(d / "o/earlier.txt"), "keep me");
+  EXPECT_EQ(mrivol_test::read_bytes(d / "o/earlier.txt"), "keep me");
   // Without a key the user is told what that means.
   r = mrivol_test::run_tool("mrivol-load", (d / "in") + " --deidentify " + (d / "o2") + " --pseudonym s -q",
                             d);
@@ -245,7 +237,7 @@ TEST(Deidentify, RealSeriesKeepTheirImages) {
         d);
     ASSERT_EQ(r.code, 0) << r.err;
     for (const auto& f : dicom_files(out)) {
-      const std::string b = bytes(f);
+      const std::string b = mrivol_test::read_bytes(f);
       for (const std::string& id : v.meta.patient.values())
         if (id.size() >= 4) {
           EXPECT_EQ(b.find(id), std::string::npos) << f << " contains an identifier";

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 
@@ -41,6 +42,12 @@ inline std::string slurp(const std::string& p) {
   std::stringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+/// A file's bytes, exactly (binary).
+inline std::string read_bytes(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
 }
 
 /// A tool run as a user runs it: exit code, stdout, stderr.

@@ -105,6 +105,12 @@ void write_slice(const std::string& path, const SynthSlice& s) {
   if (st.bad()) throw std::runtime_error("cannot write " + path + ": " + st.text());
 }
 
+std::string element_text(DcmItem* item, const DcmTagKey& key) {
+  OFString v;
+  if (item->findAndGetOFStringArray(key, v).bad()) return "<absent>";
+  return v.c_str();
+}
+
 void transcode(const std::string& src, const std::string& dst, const std::string& xfer_uid) {
   static std::once_flag once;
   std::call_once(once, [] {

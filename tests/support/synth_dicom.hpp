@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+class DcmItem;
+class DcmTagKey;
+
 namespace mrivol_test {
 
 struct SynthSlice {
@@ -43,6 +46,10 @@ void write_slice(const std::string& path, const SynthSlice& s);
 
 /// Re-encode a DICOM file in another transfer syntax (DCMTK encoders).
 void transcode(const std::string& src, const std::string& dst, const std::string& xfer_uid);
+
+/// An element's whole value as text (values joined by backslashes), or
+/// "<absent>" when the element is not there.
+std::string element_text(DcmItem* item, const DcmTagKey& key);
 
 /// Write every slice to dir/prefixNNNN.dcm.
 void write_stack(const std::string& dir, const std::vector<SynthSlice>& st, const std::string& prefix = "im");

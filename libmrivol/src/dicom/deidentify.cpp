@@ -27,11 +27,6 @@ namespace mrivol {
 namespace dicom {
 namespace {
 
-struct DictRow {
-  Uint16 group, element;
-  const char *vr, *name;
-  int vm_min, vm_max;
-};
 const DictRow kFullDictionary[] = {
 #include "dicom_dict_full.inc"
 };
@@ -232,31 +227,8 @@ class Cleaner {
   Cleaner(const DeidentifyOptions& o, long shift) : opt_(o), shift_(shift) {}
   DeidentifyResult counts;
 
-  /// A 2.25 UID (UUID-derived form, PS3.5 B.2) from the first 128 bits of
-  /// SHA-256(key, original): the same original always maps to the same UID.
-  std::string new_uid(const std::string& uid) const {
-    const std::string h = sha256_hex((opt_.key + '\n' + uid).data(), opt_.key.size() + 1 + uid.size());
-    // 128 bits as four 32-bit words, most significant first; decimal by
-    // repeated long division by 10.
-    std::uint32_t w[4];
-    for (int i = 0; i < 4; ++i)
-      w[i] = static_cast<std::uint32_t>(std::stoul(h.substr(8 * i, 8), nullptr, 16));
-    std::string digits;
-    for (;;) {
-      std::uint64_t rem = 0;
-      bool zero = true;
-      for (auto& x : w) {
-        const std::uint64_t cur = (rem << 32) | x;
-        x = static_cast<std::uint32_t>(cur / 10);
-        rem = cur % 10;
-        zero = zero && x == 0;
-      }
-      digits.push_back(static_cast<char>('0' + rem));
-      if (zero) break;
-    }
-    std::reverse(digits.begin(), digits.end());
-    return "2.25." + digits;
-  }
+  /// The same original always maps to the same new UID (for one key).
+  std::string new_uid(const std::string& uid) const { return uid_from_seed(opt_.key + '\n' + uid); }
 
   void clean(DcmItem* item) {
     std::vector<DcmTagKey> drop;

@@ -24,11 +24,6 @@ namespace dicom {
 
 namespace {
 
-struct DictRow {
-  Uint16 group, element;
-  const char *vr, *name;
-  int vm_min, vm_max;
-};
 const DictRow kDictionary[] = {
 #include "dicom_dict.inc"
 };

@@ -62,6 +62,21 @@ struct ImageList {
   std::size_t nz = 0, nt = 1;
 };
 
+/// A DICOM dictionary entry (the tables generated from DCMTK's dicom.dic by
+/// cmake/make_dicom_dict.cmake).
+struct DictRow {
+  std::uint16_t group, element;
+  const char *vr, *name;
+  int vm_min, vm_max;
+};
+
+/// Decimal String text of a value (10 significant digits; |v| < 1e-12 is 0).
+std::string ds_text(double v);
+
+/// A UID under the 2.25 root (PS3.5 B.2) from the first 128 bits of
+/// SHA-256(seed): the same seed always gives the same UID.
+std::string uid_from_seed(const std::string& seed);
+
 /// Register the DCMTK decoders once (thread-safe).
 void register_codecs();
 

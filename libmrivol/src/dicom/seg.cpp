@@ -28,39 +28,10 @@ namespace mrivol {
 namespace dicom {
 namespace {
 
-std::string ds(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.10g", std::fabs(v) < 1e-9 ? 0.0 : v);
-  return b;
-}
-
 void check(const OFCondition& c, const std::string& path, const char* what) {
   if (c.bad())
     throw OutputError(path,
                       std::string("cannot build the DICOM Segmentation (") + what + ": " + c.text() + ")");
-}
-
-/// A UID under the 2.25 root derived from the mask and its source, so the
-/// same inputs give the same object (determinism), and different masks of
-/// one series differ.
-std::string derived_uid(const std::string& seed) {
-  const std::string h = sha256_hex(seed.data(), seed.size());
-  std::uint32_t w[4];
-  for (int i = 0; i < 4; ++i) w[i] = static_cast<std::uint32_t>(std::stoul(h.substr(8 * i, 8), nullptr, 16));
-  std::string digits;
-  for (;;) {
-    std::uint64_t rem = 0;
-    bool zero = true;
-    for (auto& x : w) {
-      const std::uint64_t cur = (rem << 32) | x;
-      x = static_cast<std::uint32_t>(cur / 10);
-      rem = cur % 10;
-      zero = zero && x == 0;
-    }
-    digits.push_back(static_cast<char>('0' + rem));
-    if (zero) break;
-  }
-  return "2.25." + std::string(digits.rbegin(), digits.rend());
 }
 
 }  // namespace
@@ -108,15 +79,15 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
   if (!a.frame_of_reference_uid.empty())
     check(seg->getFrameOfReference().setFrameOfReferenceUID(a.frame_of_reference_uid.c_str()), path, "frame");
   else
-    check(seg->getFrameOfReference().setFrameOfReferenceUID(derived_uid(seed + "|for").c_str()), path,
+    check(seg->getFrameOfReference().setFrameOfReferenceUID(uid_from_seed(seed + "|for").c_str()), path,
           "frame");
-  check(seg->getSeries().setSeriesInstanceUID(derived_uid(seed + "|series").c_str()), path, "series");
+  check(seg->getSeries().setSeriesInstanceUID(uid_from_seed(seed + "|series").c_str()), path, "series");
   check(seg->getSeries().setSeriesNumber(std::to_string(opt.series_number).c_str()), path, "series");
   check(seg->getSeries().setSeriesDescription(opt.series_description.c_str()), path, "series");
-  check(seg->getSOPCommon().setSOPInstanceUID(derived_uid(seed + "|instance").c_str()), path, "instance");
+  check(seg->getSOPCommon().setSOPInstanceUID(uid_from_seed(seed + "|instance").c_str()), path, "instance");
 
   // Dimensions: segment, then position along the slice normal.
-  const std::string dim_uid = derived_uid(seed + "|dimensions");
+  const std::string dim_uid = uid_from_seed(seed + "|dimensions");
   IODMultiframeDimensionModule& dims = seg->getDimensions();
   check(dims.addDimensionIndex(DCM_ReferencedSegmentNumber, dim_uid.c_str(),
                                DCM_SegmentIdentificationSequence, "ReferencedSegmentNumber"),
@@ -127,15 +98,16 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
 
   // Shared groups: orientation and pixel measures of the source grid.
   const Vec3 row = g.axis(0), col = g.axis(1);
-  std::unique_ptr<FGPlaneOrientationPatient> orient(
-      FGPlaneOrientationPatient::createMinimal(ds(row[0]).c_str(), ds(row[1]).c_str(), ds(row[2]).c_str(),
-                                               ds(col[0]).c_str(), ds(col[1]).c_str(), ds(col[2]).c_str()));
+  std::unique_ptr<FGPlaneOrientationPatient> orient(FGPlaneOrientationPatient::createMinimal(
+      ds_text(row[0]).c_str(), ds_text(row[1]).c_str(), ds_text(row[2]).c_str(), ds_text(col[0]).c_str(),
+      ds_text(col[1]).c_str(), ds_text(col[2]).c_str()));
   if (!orient) throw OutputError(path, "cannot build the plane orientation");
   check(seg->addForAllFrames(*orient), path, "orientation");
   FGPixelMeasures px;
-  check(px.setPixelSpacing((ds(g.spacing[1]) + "\\" + ds(g.spacing[0])).c_str()), path, "spacing");
-  check(px.setSliceThickness(ds(a.slice_thickness_mm.value_or(g.spacing[2])).c_str()), path, "thickness");
-  check(px.setSpacingBetweenSlices(ds(g.spacing[2]).c_str()), path, "spacing");
+  check(px.setPixelSpacing((ds_text(g.spacing[1]) + "\\" + ds_text(g.spacing[0])).c_str()), path, "spacing");
+  check(px.setSliceThickness(ds_text(a.slice_thickness_mm.value_or(g.spacing[2])).c_str()), path,
+        "thickness");
+  check(px.setSpacingBetweenSlices(ds_text(g.spacing[2]).c_str()), path, "spacing");
   check(seg->addForAllFrames(px), path, "pixel measures");
 
   // The segment.
@@ -171,8 +143,8 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
   for (std::size_t k = 0; k < nz; ++k) {
     for (std::size_t p = 0; p < nx * ny; ++p) frame[p] = mask.data[k * nx * ny + p] > 0.5f ? 1 : 0;
     const Vec3 o = g.index_to_point(0, 0, double(k));
-    check(pos->setImagePositionPatient(ds(o[0]).c_str(), ds(o[1]).c_str(), ds(o[2]).c_str()), path,
-          "position");
+    check(pos->setImagePositionPatient(ds_text(o[0]).c_str(), ds_text(o[1]).c_str(), ds_text(o[2]).c_str()),
+          path, "position");
     check(content.setDimensionIndexValues(number, 0), path, "frame content");
     check(content.setDimensionIndexValues(static_cast<Uint32>(k + 1), 1), path, "frame content");
     deriv.clearData();

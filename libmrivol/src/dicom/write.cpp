@@ -6,22 +6,47 @@
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <sstream>
 
 #include "internal.hpp"
 #include "mrivol/core/error.hpp"
+#include "mrivol/core/sha256.hpp"
 #include "mrivol/io/atomic.hpp"
 
 namespace mrivol {
 namespace dicom {
-namespace {
 
-std::string ds(double v) {
+std::string ds_text(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.10g", std::fabs(v) < 1e-12 ? 0.0 : v);
   return b;
 }
+
+std::string uid_from_seed(const std::string& seed) {
+  const std::string h = sha256_hex(seed.data(), seed.size());
+  // 128 bits as four 32-bit words, most significant first; decimal digits by
+  // repeated long division by 10.
+  std::uint32_t w[4];
+  for (int i = 0; i < 4; ++i) w[i] = static_cast<std::uint32_t>(std::stoul(h.substr(8 * i, 8), nullptr, 16));
+  std::string digits;
+  for (;;) {
+    std::uint64_t rem = 0;
+    bool zero = true;
+    for (auto& x : w) {
+      const std::uint64_t cur = (rem << 32) | x;
+      x = static_cast<std::uint32_t>(cur / 10);
+      rem = cur % 10;
+      zero = zero && x == 0;
+    }
+    digits.push_back(static_cast<char>('0' + rem));
+    if (zero) break;
+  }
+  return "2.25." + std::string(digits.rbegin(), digits.rend());
+}
+
+namespace {
 
 void put(DcmDataset* d, const DcmTagKey& k, const std::string& v) {
   if (!v.empty()) d->putAndInsertString(k, v.c_str());
@@ -69,12 +94,12 @@ void write_series(const Volume& v, const std::string& dir, const SeriesWriteOpti
     put(d, DCM_SequenceVariant, a.sequence_variant);
     put(d, DCM_MRAcquisitionType, a.mr_acquisition_type);
     put(d, DCM_SequenceName, a.sequence_name);
-    if (a.slice_thickness_mm) put(d, DCM_SliceThickness, ds(*a.slice_thickness_mm));
-    put(d, DCM_SpacingBetweenSlices, ds(g.spacing[2]));
-    if (a.repetition_time_ms) put(d, DCM_RepetitionTime, ds(*a.repetition_time_ms));
-    if (a.echo_time_ms) put(d, DCM_EchoTime, ds(*a.echo_time_ms));
-    if (a.flip_angle_deg) put(d, DCM_FlipAngle, ds(*a.flip_angle_deg));
-    if (a.field_strength_t) put(d, DCM_MagneticFieldStrength, ds(*a.field_strength_t));
+    if (a.slice_thickness_mm) put(d, DCM_SliceThickness, ds_text(*a.slice_thickness_mm));
+    put(d, DCM_SpacingBetweenSlices, ds_text(g.spacing[2]));
+    if (a.repetition_time_ms) put(d, DCM_RepetitionTime, ds_text(*a.repetition_time_ms));
+    if (a.echo_time_ms) put(d, DCM_EchoTime, ds_text(*a.echo_time_ms));
+    if (a.flip_angle_deg) put(d, DCM_FlipAngle, ds_text(*a.flip_angle_deg));
+    if (a.field_strength_t) put(d, DCM_MagneticFieldStrength, ds_text(*a.field_strength_t));
     put(d, DCM_EchoNumbers, "1");
     put(d, DCM_PatientPosition, a.patient_position.empty() ? "HFS" : a.patient_position);
     put(d, DCM_StudyInstanceUID, o.study_uid);
@@ -84,17 +109,18 @@ void write_series(const Volume& v, const std::string& dir, const SeriesWriteOpti
     put(d, DCM_AcquisitionNumber, "1");
     put(d, DCM_InstanceNumber, std::to_string(k + 1));
     const Vec3 p = g.index_to_point(0, 0, static_cast<double>(k));
-    put(d, DCM_ImagePositionPatient, ds(p[0]) + "\\" + ds(p[1]) + "\\" + ds(p[2]));
+    put(d, DCM_ImagePositionPatient, ds_text(p[0]) + "\\" + ds_text(p[1]) + "\\" + ds_text(p[2]));
     put(d, DCM_ImageOrientationPatient,
-        ds(row[0]) + "\\" + ds(row[1]) + "\\" + ds(row[2]) + "\\" + ds(col[0]) + "\\" + ds(col[1]) + "\\" +
-            ds(col[2]));
+        ds_text(row[0]) + "\\" + ds_text(row[1]) + "\\" + ds_text(row[2]) + "\\" + ds_text(col[0]) + "\\" +
+            ds_text(col[1]) + "\\" + ds_text(col[2]));
     put(d, DCM_FrameOfReferenceUID, o.frame_of_reference_uid);
     put(d, DCM_PositionReferenceIndicator, "");
     d->putAndInsertUint16(DCM_SamplesPerPixel, 1);
     put(d, DCM_PhotometricInterpretation, "MONOCHROME2");
     d->putAndInsertUint16(DCM_Rows, static_cast<Uint16>(ny));
     d->putAndInsertUint16(DCM_Columns, static_cast<Uint16>(nx));
-    put(d, DCM_PixelSpacing, ds(g.spacing[1]) + "\\" + ds(g.spacing[0]));  // between rows, between columns
+    put(d, DCM_PixelSpacing,
+        ds_text(g.spacing[1]) + "\\" + ds_text(g.spacing[0]));  // between rows, between columns
     d->putAndInsertUint16(DCM_BitsAllocated, 16);
     d->putAndInsertUint16(DCM_BitsStored, 16);
     d->putAndInsertUint16(DCM_HighBit, 15);
