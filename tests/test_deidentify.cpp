@@ -74,6 +74,14 @@ void add_identifiers(const std::string& path) {
   ds->putAndInsertString(DcmTagKey(0x0009, 0x0010), "ACME PRIVATE");
   ds->putAndInsertString(DcmTagKey(0x0009, 0x1001), "Doe^Jane PID-0042");
   ds->putAndInsertUint16(DcmTagKey(0x6000, 0x0010), 8);
+  // Public elements stored as UN (a gateway that did not know them): a known
+  // one (InstitutionalDepartmentName) and one no dictionary knows.
+  for (const DcmTagKey& k : {DcmTagKey(0x0008, 0x1040), DcmTagKey(0x0008, 0x9999)}) {
+    auto* un = new DcmOtherByteOtherWord(DcmTag(k, EVR_UN));
+    const std::string text = "Radiology of Doe^Jane ";
+    un->putUint8Array(reinterpret_cast<const Uint8*>(text.data()), static_cast<unsigned long>(text.size()));
+    ASSERT_TRUE(ds->insert(un, OFTrue).good());
+  }
   ASSERT_TRUE(ff.saveFile(path.c_str(), EXS_LittleEndianExplicit).good());
 }
 
@@ -94,7 +102,7 @@ TEST(Deidentify, SyntheticHeaderLosesEveryIdentifier) {
     const std::string b = mrivol_test::read_bytes(f);
     for (const char* id : {"Doe", "Jane", "PID-0042", "19800101", "St Elsewhere", "Hospital Road",
                            "ACC778899", "Kildare", "Casey", "Hawkeye", "MRI-ROOM-3", "SN-445566", "REQ-12345",
-                           "ACME", "anxious", "1.2.826.0.1.3680043.8.498"})
+                           "ACME", "anxious", "Radiology", "1.2.826.0.1.3680043.8.498"})
       EXPECT_EQ(b.find(id), std::string::npos) << f << " contains " << id;
     Copy c(f);
     EXPECT_EQ(mrivol_test::element_text(c.ds, DCM_PatientName), "sub-07");
@@ -211,10 +219,12 @@ TEST(Deidentify, UsageAndOutputErrors) {
   EXPECT_EQ(mrivol_test::count_lines(r.err), 1u) << r.err;
   EXPECT_EQ(mrivol_test::read_bytes(d / "o/earlier.txt"), "keep me");
   // Without a key the user is told what that means.
-  r = mrivol_test::run_tool("mrivol-load", (d / "in") + " --deidentify " + (d / "o2") + " --pseudonym s -q",
+  r = mrivol_test::run_tool("mrivol-load", (d / "in") + " --deidentify " + (d / "o2") + "/ --pseudonym s -q",
                             d);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("warning"), std::string::npos);
+  // (a trailing slash names the same folder)
+  EXPECT_TRUE(fs::exists(d / "o2/deidentification.json"));
 }
 
 /// Real scanner series: the copies with pixels load to the same image and

@@ -168,7 +168,9 @@ int main(int argc, char** argv) {
           const std::string dir = vm["deidentify"].as<std::string>();
           dicom::deidentify_series(*s, dir, deo, rep);
           if (deo.key.empty())
-            rep.warn("no --deid-key-file: anyone who knows the pseudonym can recompute the date offset");
+            rep.warn(
+                "no --deid-key-file: anyone who knows the pseudonym can recompute the date offset, and "
+                "anyone holding the original UIDs can link the copies back to them");
           if (out.empty()) return;
         }
         dicom::LoadOptions lo;

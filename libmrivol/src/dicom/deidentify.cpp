@@ -41,6 +41,10 @@ void use_full_dictionary() {
   static std::once_flag once;
   std::call_once(once, [] {
     register_codecs();
+    // Standard elements stored as UN (a gateway that did not know them) are
+    // parsed with their real VR, so the rules below see names, dates, UIDs
+    // and sequences inside them.
+    dcmEnableUnknownVRConversion.set(OFTrue);
     DcmDataDictionary& dict = dcmDataDict.wrlock();
     for (const DictRow& r : kFullDictionary)
       if (dict.findEntry(DcmTagKey(r.group, r.element), nullptr) == nullptr)
@@ -75,6 +79,15 @@ const DcmTagKey kRemove[] = {
     DCM_PerformedProcedureStepDescription, DCM_IssuerOfAccessionNumberSequence,
     DCM_FillerOrderNumberImagingServiceRequest, DCM_PlacerOrderNumberImagingServiceRequest,
     DCM_OriginalAttributesSequence, DCM_DigitalSignaturesSequence, DCM_TimezoneOffsetFromUTC,
+    DCM_IssuerOfPatientIDQualifiersSequence, DCM_PatientTelecomInformation, DCM_PersonTelecomInformation,
+    DCM_PatientBirthDateInAlternativeCalendar, DCM_PatientDeathDateInAlternativeCalendar,
+    DCM_PatientAlternativeCalendar, DCM_OperatorIdentificationSequence,
+    DCM_PerformingPhysicianIdentificationSequence, DCM_ReferringPhysicianIdentificationSequence,
+    DCM_PhysiciansOfRecordIdentificationSequence, DCM_PhysiciansReadingStudyIdentificationSequence,
+    DCM_RequestingService, DCM_ScheduledStationAETitle, DCM_PerformedStationAETitle, DCM_StationAETitle,
+    DCM_ScheduledProcedureStepID, DCM_RequestedProcedureComments, DCM_ImagingServiceRequestComments,
+    DCM_CommentsOnThePerformedProcedureStep, DCM_RETIRED_StudyComments, DCM_RETIRED_IdentifyingComments,
+    DCM_RETIRED_AcquisitionComments, DCM_ReferencedPatientPhotoSequence,
     // written afresh below
     DCM_PatientIdentityRemoved, DCM_DeidentificationMethod, DCM_DeidentificationMethodCodeSequence,
     DCM_LongitudinalTemporalInformationModified};
@@ -175,8 +188,19 @@ void civil_from_days(long z, long& y, unsigned& m, unsigned& d) {
   y += m <= 2;
 }
 
-/// "YYYYMMDD" shifted by `days`; empty when the text is not a valid date.
+std::string shift_one_date(const std::string& s, long days);
+
+/// "YYYYMMDD[...]" shifted by `days`, also both ends of a range
+/// ("20200101-20200301"); empty when the text is not a valid date.
 std::string shift_date(const std::string& s, long days) {
+  const auto dash = s.find('-');
+  if (dash == std::string::npos || dash < 8) return shift_one_date(s, days);
+  const std::string a = shift_one_date(s.substr(0, dash), days), b = s.substr(dash + 1);
+  const std::string c = b.empty() ? b : shift_one_date(b, days);
+  return a.empty() || (!b.empty() && c.empty()) ? "" : a + "-" + c;
+}
+
+std::string shift_one_date(const std::string& s, long days) {
   if (s.size() < 8 || !std::all_of(s.begin(), s.begin() + 8, [](char c) { return std::isdigit(c); }))
     return "";
   const long y = std::stol(s.substr(0, 4));
@@ -232,6 +256,7 @@ class Cleaner {
 
   void clean(DcmItem* item) {
     std::vector<DcmTagKey> drop;
+    std::vector<std::pair<DcmTagKey, std::string>> replace;
     for (unsigned long i = 0; i < item->card(); ++i) {
       DcmElement* e = item->getElement(i);
       const DcmTagKey k = e->getTag();
@@ -247,17 +272,22 @@ class Cleaner {
         if (!opt_.keep_pixels) drop.push_back(k);
         continue;
       }
-      if (k == DCM_PatientName || k == DCM_PatientID) {
-        e->putString(opt_.pseudonym.c_str());
+      if (k == DCM_PatientName || k == DCM_PatientID) {  // written afresh below (whatever the VR read)
+        replace.emplace_back(k, opt_.pseudonym);
         ++counts.replaced;
         continue;
       }
       if (in(k, std::begin(kEmpty), std::end(kEmpty))) {
-        e->putString("");
+        replace.emplace_back(k, "");
         ++counts.emptied;
         continue;
       }
       const DcmEVR vr = e->ident();
+      if (vr == EVR_UN || vr == EVR_UNKNOWN ||
+          vr == EVR_UNKNOWN2B) {  // a public element nothing can interpret
+        drop.push_back(k);
+        continue;
+      }
       if (vr == EVR_SQ) {
         auto* sq = static_cast<DcmSequenceOfItems*>(e);
         for (unsigned long j = 0; j < sq->card(); ++j) clean(sq->getItem(j));
@@ -295,6 +325,11 @@ class Cleaner {
       item->findAndDeleteElement(k, OFFalse, OFFalse);
       ++counts.removed;
     }
+    for (const auto& [k, v] : replace) {
+      item->findAndDeleteElement(k, OFFalse, OFFalse);
+      if (item->putAndInsertString(k, v.c_str()).bad())
+        throw DicomError("", "cannot write " + tag_text(k) + " of the de-identified copy");
+    }
   }
 
  private:
@@ -316,7 +351,9 @@ std::string find_identifier(DcmItem* item, const std::vector<std::string>& ids) 
       }
       continue;
     }
-    if ((e->getTag().getGroup() & 1) != 0) {  // a kept private element: search its bytes
+    const bool binary = vr == EVR_UN || vr == EVR_OB || vr == EVR_UNKNOWN || vr == EVR_UNKNOWN2B;
+    if (((e->getTag().getGroup() & 1) != 0 || binary) && e->getTag() != DCM_PixelData &&
+        e->getLength() < (1u << 20)) {  // kept private or binary elements: search their bytes
       Uint8* b = nullptr;
       if (e->getUint8Array(b).good() && b) {
         const std::string text = upper(std::string(reinterpret_cast<const char*>(b), e->getLength()));
@@ -344,6 +381,7 @@ std::vector<std::string> identifiers(const PatientIdentity& p) {
   std::set<std::string> out;
   for (const std::string& v : p.values()) {
     std::string u = upper(trim(v));
+    while (!u.empty() && (u.back() == '^' || u.back() == ' ')) u.pop_back();  // "DOE^JOHN^^"
     std::string spaced = u;
     std::replace(spaced.begin(), spaced.end(), '^', ' ');
     spaced = trim(spaced);

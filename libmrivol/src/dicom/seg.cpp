@@ -44,7 +44,12 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
   if (a.series_uid.empty() || a.study_uid.empty() || a.source_sop_uids.size() != nz)
     throw InputError(path,
                      "a DICOM Segmentation needs a scan loaded from DICOM (series, study and image UIDs)");
-  if (mask.geom.size != g.size) throw InputError(path, "the mask is not on the scan's grid");
+  bool same = mask.geom.size == g.size;
+  for (int i = 0; i < 3 && same; ++i)
+    same = std::fabs(mask.geom.spacing[i] - g.spacing[i]) < 1e-4 &&
+           std::fabs(mask.geom.origin[i] - g.origin[i]) < 1e-3;
+  for (int i = 0; i < 9 && same; ++i) same = std::fabs(mask.geom.direction[i] - g.direction[i]) < 1e-5;
+  if (!same) throw InputError(path, "the mask is not on the scan's grid");
   if (nx > 65535 || ny > 65535) throw InputError(path, "matrix too large for DICOM");
   use_full_dictionary();
 
@@ -67,7 +72,8 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
   // Patient, study and frame of reference of the source; identifiers only
   // when asked for.
   const std::string seed = a.series_uid + "|" + a.source_sop_uids.front() + "|" + opt.series_description +
-                           "|" + sha256_hex(mask.data.data(), mask.data.size() * sizeof(float));
+                           "|" + opt.segment_label + "|" + (opt.include_identifiers ? "id" : "noid") + "|" +
+                           version() + "|" + sha256_hex(mask.data.data(), mask.data.size() * sizeof(float));
   if (opt.include_identifiers) {
     const PatientIdentity& p = source.meta.patient;
     seg->getPatient().setPatientName(p.name.c_str(), OFFalse);
@@ -127,7 +133,11 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
   segment->setSegmentDescription("epidural venous plexus (partial-volume threshold 0.5)");
   segment->setRecommendedDisplayCIELabValue(53390, 54394, 53019);  // red
   Uint16 number = 0;
-  check(seg->addSegment(segment, number), path, "segment");
+  {
+    std::unique_ptr<DcmSegment> owned(segment);
+    check(seg->addSegment(segment, number), path, "segment");
+    owned.release();  // the segmentation owns it now
+  }
 
   // Frames: one per slice, each referencing its source image.
   const std::string sop_class = a.sop_class_uid.empty() ? UID_MRImageStorage : a.sop_class_uid;
@@ -137,7 +147,7 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
   FGDerivationImage deriv;
   std::vector<Uint8> frame(nx * ny);
   IODCommonInstanceReferenceModule& refs = seg->getCommonInstanceReference();
-  auto* series_ref = new IODSeriesAndInstanceReferenceMacro::ReferencedSeriesItem;
+  auto series_ref = std::make_unique<IODSeriesAndInstanceReferenceMacro::ReferencedSeriesItem>();
   series_ref->setSeriesInstanceUID(a.series_uid.c_str());
   std::set<std::string> referenced;
   for (std::size_t k = 0; k < nz; ++k) {
@@ -171,7 +181,7 @@ void write_segmentation(const Volume& mask, const Volume& source, const std::str
     per_frame.push_back(&deriv);
     check(seg->addFrame(frame.data(), number, per_frame), path, "frame");
   }
-  refs.getReferencedSeriesItems().push_back(series_ref);
+  refs.getReferencedSeriesItems().push_back(series_ref.release());
 
   io::AtomicOutput out(path, opt.overwrite);
   DcmFileFormat ff;

@@ -35,6 +35,12 @@ void fault_delay() {
   }();
   if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
 }
+
+/// "dir/" and "dir//" name the folder "dir" (tab completion adds the slash).
+std::string without_trailing_slash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
 }  // namespace
 
 void check_writable(const std::string& path, bool overwrite) {
@@ -137,7 +143,7 @@ std::string disk_full_note(const std::string& dir) {
 }
 
 std::string parent_folder(const std::string& path) {
-  fs::path dir = fs::path(path).parent_path();
+  fs::path dir = fs::path(without_trailing_slash(path)).parent_path();
   return dir.empty() ? std::string(".") : dir.string();
 }
 
@@ -158,7 +164,8 @@ FolderLock::~FolderLock() {
   if (fd_ >= 0) ::close(fd_);  // releases the lock
 }
 
-void check_folder_writable(const std::string& dir, bool overwrite) {
+void check_folder_writable(const std::string& folder, bool overwrite) {
+  const std::string dir = without_trailing_slash(folder);
   std::error_code ec;
   if (fs::exists(dir, ec) && !overwrite) throw OutputError(dir, "already exists (use --force to overwrite)");
   fs::path parent = fs::path(dir).parent_path();
@@ -169,7 +176,9 @@ void check_folder_writable(const std::string& dir, bool overwrite) {
     throw OutputError(dir, "parent folder " + parent.string() + " is not writable");
 }
 
-AtomicFolder::AtomicFolder(const std::string& dir, bool overwrite) : final_(dir), overwrite_(overwrite) {
+AtomicFolder::AtomicFolder(const std::string& folder, bool overwrite)
+    : final_(without_trailing_slash(folder)), overwrite_(overwrite) {
+  const std::string& dir = final_;
   check_folder_writable(dir, overwrite);
   std::random_device rd;
   char suffix[32];

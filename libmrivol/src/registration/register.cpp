@@ -131,8 +131,9 @@ bool is_rigid(const Transform& t) {
 /// (A mutex: registrations may run concurrently, e.g. the two starts of
 /// mrivol-compare; objects another thread builds meanwhile get one thread,
 /// which changes speed only.)
+std::mutex global_default;  ///< guards ITK's global default thread count
+
 Metric::Pointer single_threaded_metric(unsigned threads) {
-  static std::mutex global_default;
   std::lock_guard<std::mutex> lock(global_default);
   itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(1);
   Metric::Pointer m = Metric::New();
@@ -231,7 +232,10 @@ Result register_images(const Volume& fixed, const Volume& moving, const Volume* 
     throw UsageError("--shrink and --smooth need the same number of levels");
   if (cfg.bins < 8 || cfg.bins > 256) throw UsageError("--bins must be in [8, 256]");
   if (cfg.samples < 1000) throw UsageError("--samples must be at least 1000");
-  itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(resolve_threads(cfg.threads));
+  {
+    std::lock_guard<std::mutex> lock(global_default);
+    itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(resolve_threads(cfg.threads));
+  }
 
   Result res;
   const ItkImage::Pointer f = to_itk(fixed), m = to_itk(moving);
