@@ -91,6 +91,24 @@ TEST(SegmentAccuracy, ContrastEnhancedT1_3D) {
   check_pair(p, 0.85, 5.0);
 }
 
+// Slow-flow (bright) veins on T2 lie between fat and CSF in brightness, as
+// does the sac's wall. The bounds are what the method reaches now, below the
+// issue's goal (Dice 0.85, 5 %): a regression guard, not the target.
+TEST(SegmentAccuracy, T2BrightVeins3D) {
+  const auto p = make_pair("t2", "bright", "iso3d", 3);
+  segment::Options o;
+  o.contrast = "t2";
+  for (const phantom::Session* s : {&p.pre, &p.post}) {
+    const auto r = segment::segment(s->image, o);
+    EXPECT_EQ(r.veins, "bright");
+    const double truth = s == &p.pre ? p.truth.pre_mm3 : p.truth.post_mm3;
+    const Scores sc = score(r, *s, truth);
+    std::printf("bright: dice %.4f, soft volume error %+.2f%%\n", sc.dice, sc.error_pct);
+    EXPECT_GE(sc.dice, 0.78);
+    EXPECT_LE(std::fabs(sc.error_pct), 12.0);
+  }
+}
+
 TEST(SegmentAccuracy, T2DarkVeinsSagittal2D) {
   const auto p = make_pair("t2", "dark", "sag2d", 5);
   // Thick slices: the ratio is not asserted here (see the README's limits).
