@@ -74,6 +74,21 @@ void find_canal(Work& w, const Options& opt, Result& r, Reporter& rep);
 void find_levels(Work& w, const Options& opt, Result& r, Reporter& rep);
 /// A label per canal voxel from r.level_planes (0 = outside the levels).
 std::vector<std::uint8_t> label_levels(const Work& w, const Result& r);
+/// Slow-flow (bright) veins on T2 in a crop of the scan around the canal
+/// (bright.cpp): vein fractions f, the mask M, and the vein and fat levels.
+struct BrightInput {
+  const Dims& c;
+  int si, a1, a2;
+  std::array<double, 2> anterior;  ///< in-plane (a1, a2) unit vector towards anterior
+  unsigned threads;
+  const std::vector<float>& I;
+  const Mask& canal;
+  const Mask& sac;
+  const std::vector<float>& csf;  ///< CSF level per voxel
+  double min_mm3;
+};
+void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std::vector<float>& vein_at,
+                     std::vector<float>& fat_at);
 /// Axis-frame plane <-> LPS plane.
 CanalPlane to_lps(const Work& w, const Work::CutPlane& c);
 

@@ -122,161 +122,6 @@ Work make_work(const Volume& scan, unsigned threads) {
   return w;
 }
 
-// Two-class split of values (Otsu, 256 bins): the threshold and both class means.
-struct Split {
-  double threshold = 0, low = 0, high = 0;
-};
-Split otsu(const std::vector<float>& x) {
-  Split s;
-  if (x.empty()) return s;
-  const auto [mn, mx] = std::minmax_element(x.begin(), x.end());
-  const double a = *mn, b = *mx, wbin = (b - a) / 256;
-  if (!(wbin > 0)) {
-    s.threshold = s.low = s.high = a;
-    return s;
-  }
-  std::array<double, 256> h{};
-  for (float v : x) h[std::min<std::size_t>(255, std::size_t((v - a) / wbin))] += 1;
-  double best = -1;
-  for (int t = 1; t < 256; ++t) {
-    double w0 = 0, w1 = 0, m0 = 0, m1 = 0;
-    for (int i = 0; i < 256; ++i) {
-      const double c = a + (i + 0.5) * wbin;
-      (i < t ? w0 : w1) += h[std::size_t(i)];
-      (i < t ? m0 : m1) += h[std::size_t(i)] * c;
-    }
-    if (w0 == 0 || w1 == 0) continue;
-    m0 /= w0;
-    m1 /= w1;
-    const double v = w0 * w1 * (m0 - m1) * (m0 - m1);
-    if (v > best) {
-      best = v;
-      s = {a + t * wbin, m0, m1};
-    }
-  }
-  return s;
-}
-
-// T2 with slow-flow (bright) veins: the vein signal lies between epidural
-// fat and CSF, and so does every voxel that straddles the sac's wall. The
-// veins are told from that wall by thickness (an opening removes the one-
-// voxel shell) and the fractions come from a three-class partial-volume
-// model: vein mixed with fat below the vein level, with CSF above it.
-// Noise is reduced by smoothing along the canal (the veins run along it).
-void segment_bright_t2(const Dims& c, int si, unsigned threads, const std::vector<float>& I,
-                       const Mask& canal, const Mask& sac, const std::vector<float>& csf, double min_mm3,
-                       std::vector<float>& f, Mask& M, std::vector<float>& vein_at,
-                       std::vector<float>& fat_at) {
-  const std::size_t nc = c.count();
-  const double vox = c.s[0] * c.s[1] * c.s[2];
-  std::array<double, 3> sig_s{0.4, 0.4, 0.4}, sig_l{0, 0, 0};
-  sig_s[std::size_t(si)] = 2.5;
-  sig_l[std::size_t(si)] = 1.0;
-  const auto Is = gaussian(I, c, sig_s, threads);
-  const auto Il = gaussian(I, c, sig_l, threads);
-  const Mask sac_core = erode_mm(sac, c, 2.0);
-  const Mask sac_near = dilate_mm(sac, c, 3.0);
-  const Mask canal_in = erode_mm(canal, c, 1.0);
-  // Fat and vein levels: two classes of the epidural space away from the
-  // sac and the walls.
-  Mask far(nc, 0);
-  std::vector<float> fv;
-  for (std::size_t v = 0; v < nc; ++v) {
-    far[v] = canal[v] && canal_in[v] && !sac_near[v];
-    if (far[v]) fv.push_back(Is[v]);
-  }
-  if (fv.size() < 50) throw QualityError("", "the epidural space found is too small to measure");
-  const Split sp = otsu(fv);
-  // Fat is most of that space: its level is the mode of the values (the
-  // Otsu split of a mostly-fat population falls inside the fat class).
-  double fat = sp.low;
-  {
-    const double a = percentile(fv, 2), b = percentile(fv, 98), wbin = (b - a) / 64;
-    if (wbin > 0) {
-      std::array<double, 64> h{};
-      for (float x : fv)
-        if (x >= a && x < b) h[std::min<std::size_t>(63, std::size_t((x - a) / wbin))] += 1;
-      double best = -1;
-      for (int i = 0; i < 64; ++i) {
-        double acc = 0;
-        for (int o = -2; o <= 2; ++o)
-          if (i + o >= 0 && i + o < 64) acc += (3 - std::abs(o)) * h[std::size_t(i + o)];
-        if (acc > best) {
-          best = acc;
-          fat = a + (i + 0.5) * wbin;
-        }
-      }
-    }
-  }
-  double contrast = sp.high - fat;
-  // Local fat level (receive bias): the fat class nearby.
-  // Start from the whole space (mostly fat) and drop the brighter class
-  // relative to the current local level, three times.
-  std::vector<float> B = normalized_convolution(Is, far, c, 8.0, float(fat), threads);
-  for (int it = 0; it < 3; ++it) {
-    Mask fat_m(nc, 0);
-    for (std::size_t v = 0; v < nc; ++v) fat_m[v] = far[v] && Is[v] < B[v] + 0.5 * contrast * B[v] / fat;
-    B = normalized_convolution(Is, fat_m, c, 8.0, float(fat), threads);
-  }
-  // The sac's wall: voxels that straddle it (half a voxel's blur of the
-  // sac mask) are fat/CSF mixtures, not veins, unless a vein grows into them.
-  std::vector<float> sacf(nc);
-  for (std::size_t v = 0; v < nc; ++v) sacf[v] = sac[v];
-  {
-    std::array<double, 3> sg{};
-    for (int a = 0; a < 3; ++a) sg[std::size_t(a)] = c.s[a] <= 1.2 ? 0.6 * c.s[a] : 0.0;
-    sacf = gaussian(sacf, c, sg, threads);
-  }
-  const double wall_frac = 0.45;
-  const std::size_t min_vox = static_cast<std::size_t>(std::max(1.0, min_mm3 / vox));
-  Mask m, core;
-  std::vector<float> Vx(nc);
-  for (int pass = 0; pass < 2; ++pass) {
-    // The vein's contrast over fat scales with the local signal.
-    for (std::size_t v = 0; v < nc; ++v)
-      Vx[v] = static_cast<float>(B[v] + contrast * B[v] / std::max(1e-6, fat));
-    Mask cand(nc, 0);
-    for (std::size_t v = 0; v < nc; ++v)
-      cand[v] =
-          canal[v] && sacf[v] < wall_frac && Is[v] > 0.5 * (B[v] + Vx[v]) && Is[v] < 0.5 * (Vx[v] + csf[v]);
-    m = dilate_mm(erode_mm(cand, c, 1.0), c, 1.0);
-    for (std::size_t v = 0; v < nc; ++v) m[v] = m[v] && cand[v] && !sac_core[v];
-    m = remove_small(m, c, min_vox);
-    // One step of regrowth into the looser range (vein against CSF).
-    const Mask grow = dilate_mm(m, c, 1.0);
-    for (std::size_t v = 0; v < nc; ++v)
-      if (grow[v] && canal[v] && !sac_core[v] && Is[v] > 0.5 * (B[v] + Vx[v]) &&
-          Is[v] < 0.3 * Vx[v] + 0.7 * csf[v])
-        m[v] = 1;
-    // Vein level from the mask's core, as a contrast over the local fat.
-    core = erode_mm(m, c, 1.0);
-    std::vector<float> cv;
-    for (std::size_t v = 0; v < nc; ++v)
-      if (core[v]) cv.push_back(static_cast<float>((Il[v] - B[v]) * fat / std::max(1e-6, double(B[v]))));
-    if (cv.size() < 20) break;
-    contrast = median_of(cv);
-  }
-  const double vc = contrast;
-  const Mask band = dilate_mm(m, c, 1.0);
-  f.assign(nc, 0.0f);
-  vein_at.assign(nc, 0.0f);
-  fat_at = B;
-  for (std::size_t v = 0; v < nc; ++v) {
-    const double Vv = B[v] + vc * B[v] / std::max(1e-6, fat);
-    vein_at[v] = static_cast<float>(Vv);
-    if (!band[v] || !canal[v] || sac_core[v]) continue;
-    if (core[v]) {
-      f[v] = 1.0f;
-      continue;
-    }
-    const double x = Il[v];
-    const double t =
-        x < Vv ? (x - B[v]) / std::max(1e-6, Vv - B[v]) : (csf[v] - x) / std::max(1e-6, csf[v] - Vv);
-    f[v] = static_cast<float>(std::clamp(t, 0.0, 1.0));
-  }
-  M = m;
-}
-
 // The plexus inside the canal: partial-volume model iterated with the mask.
 void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std::vector<float>& frac,
                      Mask& binary) {
@@ -341,7 +186,8 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
     double dark = 0;
     for (std::size_t v = 0; v < nc; ++v)
       if (E[v] && I[v] < 0.3 * csf[v]) dark += vox;
-    r.veins = dark > 30 ? "dark" : "bright";
+    r.veins = dark > 500 ? "dark"
+                         : "bright";  // a plexus of flow voids is cm3; stray dark voxels (bone edges) are not
     r.veins_source =
         "image (" + std::to_string(int(dark)) + " mm3 of flow-void signal in the epidural space)";
   }
@@ -368,7 +214,9 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
       r.warnings.push_back(
           "slow-flow (bright) veins on T2 with voxels thicker than 1.2 mm: the thecal sac's wall (a fat/CSF "
           "mixture of the vein's brightness) cannot be told from veins; this volume is not reliable");
-    segment_bright_t2(c, w.si, w.threads, I, canal, sac, csf, opt.min_component_mm3, f, M, V, B);
+    bright_t2_veins(
+        {c, w.si, w.a1, w.a2, w.anterior_dir, w.threads, I, canal, sac, csf, opt.min_component_mm3}, f, M, V,
+        B);
     for (std::size_t v = 0; v < nc; ++v) E[v] = canal[v];
   }
   for (int it = 0; it < 4 && !between; ++it) {
