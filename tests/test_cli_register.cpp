@@ -50,6 +50,14 @@ TEST(CliRegister, BadInputsAndOptions) {
   EXPECT_EQ(r.code, 6);
   r = mrivol_test::run_tool("mrivol-register", "a b --out " + (d / "o") + " --shrink 4,x", d);
   EXPECT_EQ(r.code, 2);
+  // Stage and level options are refused before any input is read.
+  for (const std::string bad : {"--stages affine", "--stages rigid,bspline,affine", "--stages rigid,demons",
+                                "--stages rigid,bspline --bspline-spacing 2", "--shrink 6,3 --smooth 1",
+                                "--samples 10", "--bspline-iterations 0 --stages rigid,bspline"}) {
+    r = mrivol_test::run_tool("mrivol-register", "a b --out " + (d / "o") + " " + bad, d);
+    EXPECT_EQ(r.code, 2) << bad;
+    EXPECT_EQ(mrivol_test::count_lines(r.err), 1u) << bad << ": " << r.err;
+  }
   EXPECT_FALSE(fs::exists(d / "o"));
 }
 

@@ -1,4 +1,6 @@
 // mrivol-register: rigid registration of a post-exercise scan onto the pre scan.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -23,12 +25,15 @@ const cli::ToolSpec spec{
     "Registers POST (moving) onto PRE (fixed): rigid (versor) with Mattes mutual information\n"
     "(robust to intensity changes between sessions), a multi-resolution pyramid whose levels\n"
     "are physical voxel sizes (thick 2D slices are never shrunk further), seeded random\n"
-    "sampling (repeatable), optional masks (e.g. the spinal canal region).\n\n"
+    "sampling (repeatable), optional masks (e.g. the spinal canal region). Optional further\n"
+    "stages: affine (12 parameters, on the two finest levels) and a cubic B-spline\n"
+    "deformation (control points every --bspline-spacing mm, L-BFGS-B), for posture changes.\n\n"
     "PRE and POST: DICOM folders or files (--pre-series/--post-series pick a set) or image\n"
     "files (.nii, .nii.gz, .nrrd, .mha).\n\n"
     "DIR receives: transform.tfm, an ITK transform file with fixed = PRE and moving = POST:\n"
     "it maps a physical LPS point of PRE to the same anatomical point of POST (use it as is\n"
-    "with antsApplyTransforms / ITK resampling of POST onto PRE); registered.nii.gz (POST\n"
+    "with antsApplyTransforms / ITK resampling of POST onto PRE; with a B-spline stage it is\n"
+    "an ITK composite [affine, B-spline], the B-spline applied first); registered.nii.gz (POST\n"
     "resampled on PRE's grid); registration.json (metric before/after, iterations per level,\n"
     "stop reasons, time, parameters); qc_before.png and qc_after.png (checkerboards of PRE\n"
     "and POST, sagittal and axial); provenance.json.\n\n"
@@ -36,15 +41,27 @@ const cli::ToolSpec spec{
     "(--max-rotation, --max-translation) fails with exit code 5 and writes nothing.",
     {"mrivol-register pre/ post/ --out reg",
      "mrivol-register pre.nii.gz post.nii.gz --out reg --fixed-mask canal.nii.gz",
-     "mrivol-register pre/ post/ --out reg --init moments --shrink 6,3,0 --smooth 3,1.5,0"}};
+     "mrivol-register pre/ post/ --out reg --init moments --shrink 6,3,0 --smooth 3,1.5,0",
+     "mrivol-register pre/ post/ --out reg --stages rigid,affine,bspline --bspline-spacing 40"}};
 
 ordered_json transform_json(const Transform& t) {
-  return {{"matrix",
-           {{t.matrix[0], t.matrix[1], t.matrix[2]},
-            {t.matrix[3], t.matrix[4], t.matrix[5]},
-            {t.matrix[6], t.matrix[7], t.matrix[8]}}},
-          {"translation_mm", t.translation},
-          {"rotation_deg", t.rotation_deg()}};
+  ordered_json j{{"kind", t.kind},
+                 {"matrix",
+                  {{t.matrix[0], t.matrix[1], t.matrix[2]},
+                   {t.matrix[3], t.matrix[4], t.matrix[5]},
+                   {t.matrix[6], t.matrix[7], t.matrix[8]}}},
+                 {"translation_mm", t.translation},
+                 {"rotation_deg", t.rotation_deg()}};
+  if (t.deformation) {
+    const auto& g = t.deformation->grid;
+    double largest = 0;
+    for (double v : t.deformation->coefficients) largest = std::max(largest, std::fabs(v));
+    j["bspline"] = {{"control_points", g.size},
+                    {"spacing_mm", g.spacing},
+                    {"largest_coefficient_mm", largest},
+                    {"applied", "first, in PRE space: q = A (p + D(p)) + t"}};
+  }
+  return j;
 }
 
 }  // namespace
@@ -60,7 +77,10 @@ int main(int argc, char** argv) {
                                                                 po::value<std::string>()->default_value(""),
                                                                 "image set of PRE (see mrivol-load --list)")(
             "post-series", po::value<std::string>()->default_value(""), "image set of POST")(
-            "stages", po::value<std::string>()->default_value("rigid"), "registration stages (rigid)")(
+            "stages", po::value<std::string>()->default_value("rigid"),
+            "rigid, optionally followed by affine and/or bspline (comma-separated)")(
+            "bspline-spacing", po::value<double>()->default_value(40), "B-spline control point spacing, mm")(
+            "bspline-iterations", po::value<int>()->default_value(50), "B-spline L-BFGS-B iterations")(
             "init", po::value<std::string>()->default_value("auto"),
             "auto, header (scanner coordinates), moments, geometry, or an ITK transform file")(
             "fixed-mask", po::value<std::string>(), "mask in PRE's space restricting the metric")(
@@ -95,11 +115,14 @@ int main(int argc, char** argv) {
         cfg.shrink_mm = cli::numbers(vm["shrink"].as<std::string>(), "shrink");
         cfg.smooth_mm = cli::numbers(vm["smooth"].as<std::string>(), "smooth");
         cfg.iterations = vm["iterations"].as<int>();
+        cfg.bspline_spacing_mm = vm["bspline-spacing"].as<double>();
+        cfg.bspline_iterations = vm["bspline-iterations"].as<int>();
         cfg.bins = vm["bins"].as<int>();
         cfg.samples = vm["samples"].as<int>();
         cfg.seed = vm["seed"].as<std::uint64_t>();
         cfg.max_rotation_deg = vm["max-rotation"].as<double>();
         cfg.max_translation_mm = vm["max-translation"].as<double>();
+        registration::validate(cfg);
         const std::string interp = vm["interp"].as<std::string>();
         if (interp != "linear" && interp != "bspline") throw UsageError("--interp must be linear or bspline");
         const std::string init = vm["init"].as<std::string>();
@@ -147,7 +170,8 @@ int main(int argc, char** argv) {
         io::write_checkerboard(pre, registered, folder / "qc_after.png", false);
         ordered_json levels = ordered_json::array();
         for (const auto& l : r.levels)
-          levels.push_back({{"voxel_mm", l.voxel_mm},
+          levels.push_back({{"stage", l.stage},
+                            {"voxel_mm", l.voxel_mm},
                             {"iterations", l.iterations},
                             {"metric", l.metric},
                             {"stop", l.stop}});
@@ -172,6 +196,8 @@ int main(int argc, char** argv) {
                          {"shrink_mm", cfg.shrink_mm},
                          {"smooth_mm", cfg.smooth_mm},
                          {"iterations", cfg.iterations},
+                         {"bspline_spacing_mm", cfg.bspline_spacing_mm},
+                         {"bspline_iterations", cfg.bspline_iterations},
                          {"bins", cfg.bins},
                          {"samples", cfg.samples},
                          {"seed", cfg.seed},
@@ -183,10 +209,11 @@ int main(int argc, char** argv) {
             {"command_line", c.command_line}, {"inputs", inputs},     {"threads", c.threads}};
         io::write_text_file(folder / "provenance.json", prov.dump(2) + "\n", false);
         folder.commit();
-        char line[160];
-        std::snprintf(line, sizeof line, "rigid: %.3f deg, %.3f %.3f %.3f mm; metric %.4f -> %.4f (%.1f s)",
-                      r.transform.rotation_deg(), r.transform.translation[0], r.transform.translation[1],
-                      r.transform.translation[2], r.metric_before, r.metric_after, r.seconds);
+        char line[200];
+        std::snprintf(line, sizeof line, "%s: %.3f deg, %.3f %.3f %.3f mm; metric %.4f -> %.4f (%.1f s)",
+                      r.transform.kind.c_str(), r.transform.rotation_deg(), r.transform.translation[0],
+                      r.transform.translation[1], r.transform.translation[2], r.metric_before, r.metric_after,
+                      r.seconds);
         rep.info(line);
       });
 }

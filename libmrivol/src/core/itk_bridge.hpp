@@ -3,7 +3,11 @@
 #pragma once
 
 #include <itkAffineTransform.h>
+#include <itkBSplineTransform.h>
+#include <itkCompositeTransform.h>
 #include <itkImage.h>
+
+#include <memory>
 
 #include "mrivol/core/transform.hpp"
 #include "mrivol/core/volume.hpp"
@@ -80,6 +84,34 @@ inline itk::AffineTransform<double, 3>::Pointer to_itk_affine(const Transform& t
   a->SetMatrix(m);
   a->SetOffset(off);
   return a;
+}
+
+/// ITK's cubic B-spline transform holding `f` (its coefficient images).
+inline itk::BSplineTransform<double, 3, 3>::Pointer to_itk_bspline(const BSplineField& f) {
+  using B = itk::BSplineTransform<double, 3, 3>;
+  auto b = B::New();
+  B::CoefficientImageArray images;
+  const std::size_t n = f.grid.voxels();
+  for (unsigned a = 0; a < 3; ++a) {
+    images[a] = B::ImageType::New();
+    set_itk_geometry(images[a].GetPointer(), f.grid);
+    images[a]->Allocate();
+    std::copy(f.coefficients.begin() + static_cast<long>(a * n),
+              f.coefficients.begin() + static_cast<long>((a + 1) * n), images[a]->GetBufferPointer());
+  }
+  b->SetCoefficientImages(images);
+  return b;
+}
+
+/// The whole transform for ITK: the affine alone, or a composite
+/// [affine, B-spline] (ITK applies the B-spline first).
+inline itk::Transform<double, 3, 3>::Pointer to_itk_transform(const Transform& t) {
+  auto a = to_itk_affine(t);
+  if (!t.deformation) return a.GetPointer();
+  auto c = itk::CompositeTransform<double, 3>::New();
+  c->AddTransform(a);
+  c->AddTransform(to_itk_bspline(*t.deformation));
+  return c.GetPointer();
 }
 
 }  // namespace mrivol

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 namespace mrivol {
 
@@ -10,7 +11,52 @@ double Transform::rotation_deg() const {
   return std::acos(std::clamp((tr - 1) / 2, -1.0, 1.0)) * 180.0 / 3.14159265358979323846;
 }
 
+namespace {
+/// Cubic B-spline kernel weights for the 4 control points starting at floor(x) - 1.
+void cubic_weights(double x, long& start, double w[4]) {
+  start = static_cast<long>(std::floor(x)) - 1;
+  for (int k = 0; k < 4; ++k) {
+    const double u = std::fabs(x - static_cast<double>(start + k));
+    w[k] = u < 1 ? (4 - 6 * u * u + 3 * u * u * u) / 6 : u < 2 ? (2 - u) * (2 - u) * (2 - u) / 6 : 0;
+  }
+}
+}  // namespace
+
+Vec3 BSplineField::displacement(const Vec3& p) const {
+  const Vec3 c = grid.point_to_index(p);
+  long start[3];
+  double w[3][4];
+  for (int a = 0; a < 3; ++a) {
+    // ITK's valid region for order 3: [1, size - 2).
+    if (!(c[a] >= 1.0 && c[a] < static_cast<double>(grid.size[a]) - 2.0)) return {0, 0, 0};
+    cubic_weights(c[a], start[a], w[a]);
+  }
+  const std::size_t n = grid.voxels();
+  Vec3 d{0, 0, 0};
+  for (int k = 0; k < 4; ++k)
+    for (int j = 0; j < 4; ++j) {
+      const double wjk = w[2][k] * w[1][j];
+      const std::size_t row =
+          (static_cast<std::size_t>(start[2] + k) * grid.size[1] + static_cast<std::size_t>(start[1] + j)) *
+          grid.size[0];
+      for (int i = 0; i < 4; ++i) {
+        const double wt = wjk * w[0][i];
+        const std::size_t at = row + static_cast<std::size_t>(start[0] + i);
+        for (int a = 0; a < 3; ++a) d[a] += wt * coefficients[a * n + at];
+      }
+    }
+  return d;
+}
+
+Transform Transform::linear() const {
+  Transform r = *this;
+  r.deformation.reset();
+  if (r.kind == "bspline") r.kind = "affine";
+  return r;
+}
+
 Transform Transform::inverse() const {
+  if (deformation) throw std::logic_error("the inverse of a deformable transform is not available");
   const auto& m = matrix;
   const double det = m[0] * (m[4] * m[8] - m[5] * m[7]) - m[1] * (m[3] * m[8] - m[5] * m[6]) +
                      m[2] * (m[3] * m[7] - m[4] * m[6]);

@@ -290,7 +290,7 @@ void write_nifti(const Volume& v, const std::string& path, bool gz, const WriteO
   h.qoffset_z = h.srow_z[3];
   std::memcpy(h.magic, "n+1\0", 4);
 
-  Sink sink(path, gz, opt.gzip_level);
+  Sink sink(path, gz, opt.gzip_level > 0 ? opt.gzip_level : s.datatype == 16 ? 1 : 6);
   sink.write(&h, sizeof h);
   const char ext[4] = {0, 0, 0, 0};
   sink.write(ext, 4);

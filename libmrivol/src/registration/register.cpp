@@ -6,11 +6,17 @@
 #include "mrivol/registration/register.hpp"
 
 #include <itkAffineTransform.h>
+#include <itkBSplineTransform.h>
+#include <itkBinShrinkImageFilter.h>
 #include <itkCommand.h>
+#include <itkConjugateGradientLineSearchOptimizerv4.h>
 #include <itkImageMaskSpatialObject.h>
 #include <itkImageRegistrationMethodv4.h>
+#include <itkLBFGSBOptimizerv4.h>
 #include <itkMattesMutualInformationImageToImageMetricv4.h>
 #include <itkMultiThreaderBase.h>
+#include <itkRecursiveGaussianImageFilter.h>
+#include <itkRegistrationParameterScalesFromPhysicalShift.h>
 #include <itkRegularStepGradientDescentOptimizerv4.h>
 #include <itkVersorRigid3DTransform.h>
 
@@ -31,7 +37,8 @@ using Rigid = itk::VersorRigid3DTransform<double>;
 using Affine = itk::AffineTransform<double, 3>;
 using Metric = itk::MattesMutualInformationImageToImageMetricv4<ItkImage, ItkImage>;
 using Optimizer = itk::RegularStepGradientDescentOptimizerv4<double>;
-using Method = itk::ImageRegistrationMethodv4<ItkImage, ItkImage, Rigid>;
+using BSpline = itk::BSplineTransform<double, 3, 3>;
+using LBFGSB = itk::LBFGSBOptimizerv4;
 using MaskImage = itk::Image<unsigned char, 3>;
 using Mask = itk::ImageMaskSpatialObject<3>;
 
@@ -142,7 +149,8 @@ Metric::Pointer single_threaded_metric(unsigned threads) {
   return m;
 }
 
-/// Mattes MI of moving through t against fixed, on a regular subsample.
+/// Mattes MI of moving (through t) against fixed on a regular subsample of
+/// the fixed image (at most ~100k points): deterministic and cheap.
 double metric_value(const ItkImage* f, const ItkImage* m, const Transform& t, int bins, const Mask* fmask,
                     unsigned threads) {
   auto metric = single_threaded_metric(threads);
@@ -152,16 +160,16 @@ double metric_value(const ItkImage* f, const ItkImage* m, const Transform& t, in
   metric->SetFixedImage(f);
   metric->SetMovingImage(m);
   if (fmask) metric->SetFixedImageMask(fmask);
-  metric->SetMovingTransform(to_affine(t));
-  // Every third voxel in each direction: deterministic and cheap.
+  metric->SetMovingTransform(to_itk_transform(t));
   auto points = Metric::FixedSampledPointSetType::New();
   const auto size = f->GetLargestPossibleRegion().GetSize();
+  const long step = size[0] * size[1] * size[2] > 100000 ? 2 : 1;
   itk::IdentifierType id = 0;
   ItkImage::IndexType idx;
   ItkImage::PointType p;
-  for (idx[2] = 0; idx[2] < static_cast<long>(size[2]); idx[2] += 3)
-    for (idx[1] = 0; idx[1] < static_cast<long>(size[1]); idx[1] += 3)
-      for (idx[0] = 0; idx[0] < static_cast<long>(size[0]); idx[0] += 3) {
+  for (idx[2] = 0; idx[2] < static_cast<long>(size[2]); idx[2] += step)
+    for (idx[1] = 0; idx[1] < static_cast<long>(size[1]); idx[1] += step)
+      for (idx[0] = 0; idx[0] < static_cast<long>(size[0]); idx[0] += step) {
         f->TransformIndexToPhysicalPoint(idx, p);
         points->SetPoint(id++, p);
       }
@@ -171,67 +179,227 @@ double metric_value(const ItkImage* f, const ItkImage* m, const Transform& t, in
   return metric->GetValue();
 }
 
-/// Per-level reporting and progress.
-class Observer : public itk::Command {
+/// One pyramid level of an image: block averages over whole voxels up to
+/// the target voxel size (axes already coarser stay, so thick 2D slices are
+/// never merged), then a Gaussian with what remains of the requested sigma
+/// (a block of width w already blurs with variance w^2/12). Only the block
+/// averaging touches the full-resolution image, once per level.
+ItkImage::Pointer pyramid_image(const ItkImage::Pointer& img, double target_mm, double sigma_mm) {
+  using Shrink = itk::BinShrinkImageFilter<ItkImage, ItkImage>;
+  using Gauss = itk::RecursiveGaussianImageFilter<ItkImage, ItkImage>;
+  const auto sp = img->GetSpacing();
+  Shrink::ShrinkFactorsType factors;
+  bool any = false;
+  for (unsigned d = 0; d < 3; ++d) {
+    factors[d] = target_mm > sp[d] ? static_cast<unsigned>(std::max(1L, std::lround(target_mm / sp[d]))) : 1u;
+    any = any || factors[d] > 1;
+  }
+  ItkImage::Pointer out = img;
+  if (any) {
+    auto s = Shrink::New();
+    s->SetInput(img);
+    s->SetShrinkFactors(factors);
+    s->Update();
+    out = s->GetOutput();
+    out->DisconnectPipeline();
+  }
+  for (unsigned d = 0; d < 3; ++d) {
+    const double w = factors[d] > 1 ? factors[d] * sp[d] : 0.0;
+    const double var = sigma_mm * sigma_mm - w * w / 12.0;
+    const double spacing = out->GetSpacing()[d];
+    if (var <= 0 || std::sqrt(var) < 0.25 * spacing || out->GetLargestPossibleRegion().GetSize()[d] < 4)
+      continue;
+    auto g = Gauss::New();
+    g->SetInput(out);
+    g->SetDirection(d);
+    g->SetSigma(std::sqrt(var));
+    g->SetOrder(itk::GaussianOrderEnum::ZeroOrder);
+    g->SetNormalizeAcrossScale(false);
+    g->Update();
+    out = g->GetOutput();
+    out->DisconnectPipeline();
+  }
+  return out;
+}
+
+/// Progress of the current level's optimiser.
+class Progress : public itk::Command {
  public:
-  using Self = Observer;
+  using Self = Progress;
   using Pointer = itk::SmartPointer<Self>;
-  itkNewMacro(Self) Method* method = nullptr;
-  Optimizer* optimizer = nullptr;
+  itkNewMacro(Self) const itk::ObjectToObjectOptimizerBaseTemplate<double>* optimizer = nullptr;
   Reporter* rep = nullptr;
-  std::vector<LevelReport>* levels = nullptr;
-  std::vector<std::array<double, 3>> voxel;
+  double from = 0, span = 1;
   int max_iterations = 1;
   void Execute(itk::Object* caller, const itk::EventObject& e) override {
     Execute(static_cast<const itk::Object*>(caller), e);
   }
   void Execute(const itk::Object*, const itk::EventObject& e) override {
-    if (itk::IterationEvent().CheckEvent(&e) && optimizer && rep) {
-      const std::size_t level = levels->empty() ? 0 : levels->size() - 1;
-      const double frac = (level + std::min(1.0, optimizer->GetCurrentIteration() / double(max_iterations))) /
-                          std::max<std::size_t>(1, voxel.size());
-      rep->progress("register", std::min(frac, 0.999));
-    }
-    if (itk::MultiResolutionIterationEvent().CheckEvent(&e)) {
-      finish_level();
-      LevelReport r;
-      if (levels->size() < voxel.size()) r.voxel_mm = voxel[levels->size()];
-      // First step of each level: half its (largest) voxel size, so the fine
-      // levels refine what the coarse ones found instead of jumping away.
-      const double vmax = std::max({r.voxel_mm[0], r.voxel_mm[1], r.voxel_mm[2]});
-      if (optimizer) optimizer->SetLearningRate(0.5 * vmax);
-      levels->push_back(r);
-    }
-  }
-  void finish_level() {
-    if (levels->empty() || !optimizer) return;
-    LevelReport& r = levels->back();
-    r.iterations = static_cast<int>(optimizer->GetCurrentIteration());
-    r.metric = optimizer->GetValue();
-    r.stop = optimizer->GetStopConditionDescription();
-    if (rep) {
-      char line[200];
-      std::snprintf(line, sizeof line, "level %zu (%.2g mm voxels): %d iterations, metric %.5f",
-                    levels->size(), r.voxel_mm[0], r.iterations, r.metric);
-      rep->debug(line);
-    }
+    if (!itk::IterationEvent().CheckEvent(&e) || !optimizer || !rep) return;
+    const double frac = std::min(1.0, optimizer->GetCurrentIteration() / double(max_iterations));
+    rep->progress("register", std::min(from + span * frac, 0.999));
   }
 };
 
+/// What every level shares.
+struct Common {
+  int bins = 32;
+  int samples = 25000;
+  std::uint64_t seed = 1;
+  unsigned threads = 0;
+  const Mask* fixed_mask = nullptr;
+  const Mask* moving_mask = nullptr;
+  Reporter* rep = nullptr;
+};
+
+/// Optimises `tx` in place on one pyramid level (the images are that
+/// level's; the registration method itself neither shrinks nor smooths).
+template <class TX, class TOpt>
+void run_level(const ItkImage* f, const ItkImage* m, TX* tx, const itk::Transform<double, 3, 3>* moving_init,
+               TOpt* opt, const Common& c, unsigned level, double from, double span, int max_iterations,
+               LevelReport& r, bool estimate_scales = false) {
+  using Method = itk::ImageRegistrationMethodv4<ItkImage, ItkImage, TX>;
+  auto metric = single_threaded_metric(c.threads);
+  metric->SetNumberOfHistogramBins(static_cast<itk::SizeValueType>(c.bins));
+  // Gradients by central differences at the samples: cheaper than a
+  // gradient image per level for the few samples used.
+  metric->SetUseMovingImageGradientFilter(false);
+  metric->SetUseFixedImageGradientFilter(false);
+  if (c.fixed_mask) metric->SetFixedImageMask(c.fixed_mask);
+  if (c.moving_mask) metric->SetMovingImageMask(c.moving_mask);
+  using Estimator = itk::RegistrationParameterScalesFromPhysicalShift<Metric>;
+  typename Estimator::Pointer estimator;
+  if (estimate_scales) {  // scales (and step sizes) from the physical shift each parameter causes
+    estimator = Estimator::New();
+    estimator->SetMetric(metric);
+    estimator->SetTransformForward(true);
+    opt->SetScalesEstimator(estimator);
+  }
+  auto reg = Method::New();
+  reg->SetFixedImage(f);
+  reg->SetMovingImage(m);
+  reg->SetMetric(metric);
+  reg->SetOptimizer(opt);
+  reg->SetInitialTransform(tx);
+  reg->InPlaceOn();
+  if (moving_init) reg->SetMovingInitialTransform(moving_init);
+  reg->SetNumberOfLevels(1);
+  typename Method::ShrinkFactorsArrayType shrink(1);
+  shrink[0] = 1;
+  reg->SetShrinkFactorsPerLevel(shrink);
+  typename Method::SmoothingSigmasArrayType sigma(1);
+  sigma[0] = 0;
+  reg->SetSmoothingSigmasPerLevel(sigma);
+  const auto size = f->GetLargestPossibleRegion().GetSize();
+  const double voxels = double(size[0]) * double(size[1]) * double(size[2]);
+  typename Method::MetricSamplingPercentageArrayType percent(1);
+  percent[0] = std::min(1.0, c.samples / voxels);
+  reg->SetMetricSamplingStrategy(Method::MetricSamplingStrategyEnum::RANDOM);
+  reg->SetMetricSamplingPercentagePerLevel(percent);
+  reg->MetricSamplingReinitializeSeed(static_cast<int>((c.seed + 7919 * level) % 2147483647));
+  auto prog = Progress::New();
+  prog->optimizer = opt;
+  prog->rep = c.rep;
+  prog->from = from;
+  prog->span = span;
+  prog->max_iterations = max_iterations;
+  opt->AddObserver(itk::IterationEvent(), prog);
+  reg->Update();
+  for (unsigned d = 0; d < 3; ++d) r.voxel_mm[d] = f->GetSpacing()[d];
+  r.iterations = static_cast<int>(opt->GetCurrentIteration());
+  r.metric = opt->GetValue();
+  r.stop = opt->GetStopConditionDescription();
+  if (c.rep) {
+    char line[200];
+    std::snprintf(line, sizeof line, "%s level %u (%.2g mm voxels): %d iterations, metric %.5f",
+                  r.stage.c_str(), level + 1, r.voxel_mm[0], r.iterations, r.metric);
+    c.rep->debug(line);
+  }
+}
+
+LBFGSB::Pointer make_lbfgsb(unsigned parameters, int iterations) {
+  auto opt = LBFGSB::New();
+  LBFGSB::BoundSelectionType none(parameters);
+  none.Fill(0);  // unbounded
+  LBFGSB::BoundValueType bound(parameters);
+  bound.Fill(0.0);
+  opt->SetBoundSelection(none);
+  opt->SetLowerBound(bound);
+  opt->SetUpperBound(bound);
+  opt->SetCostFunctionConvergenceFactor(1e7);
+  opt->SetGradientConvergenceTolerance(1e-6);
+  opt->SetNumberOfIterations(static_cast<itk::SizeValueType>(iterations));
+  opt->SetMaximumNumberOfFunctionEvaluations(static_cast<itk::SizeValueType>(2 * iterations));
+  opt->SetMaximumNumberOfCorrections(5);
+  return opt;
+}
+
+Transform from_matrix_offset(const itk::MatrixOffsetTransformBase<double, 3, 3>* t, const char* kind) {
+  Transform out;
+  out.kind = kind;
+  for (int r = 0; r < 3; ++r) {
+    for (int k = 0; k < 3; ++k) out.matrix[3 * r + k] = t->GetMatrix()[r][k];
+    out.translation[r] = t->GetOffset()[r];
+  }
+  return out;
+}
+
+/// after o inner (inner applied first), both linear.
+Transform compose(const Transform& after, const Transform& inner) {
+  Transform comp;
+  comp.kind = "affine";
+  for (int r = 0; r < 3; ++r) {
+    for (int k = 0; k < 3; ++k) {
+      double s = 0;
+      for (int j = 0; j < 3; ++j) s += after.matrix[3 * r + j] * inner.matrix[3 * j + k];
+      comp.matrix[3 * r + k] = s;
+    }
+    double s = after.translation[r];
+    for (int j = 0; j < 3; ++j) s += after.matrix[3 * r + j] * inner.translation[j];
+    comp.translation[r] = s;
+  }
+  return comp;
+}
+
 }  // namespace
+
+void validate(const Config& cfg) {
+  if (cfg.stages.empty() || cfg.stages.front() != "rigid")
+    throw UsageError("--stages must start with 'rigid' (e.g. rigid,affine,bspline)");
+  bool affine = false, bspline = false;
+  for (std::size_t i = 1; i < cfg.stages.size(); ++i) {
+    const auto& s = cfg.stages[i];
+    if (s == "affine" && !affine && !bspline)
+      affine = true;
+    else if (s == "bspline" && !bspline)
+      bspline = true;
+    else
+      throw UsageError("--stages: '" + s +
+                       "' is not allowed here (rigid, then optionally affine, then bspline)");
+  }
+  if (cfg.shrink_mm.empty() || cfg.shrink_mm.size() != cfg.smooth_mm.size())
+    throw UsageError("--shrink and --smooth need the same number of levels");
+  for (double v : cfg.shrink_mm)
+    if (!(v >= 0 && v <= 50)) throw UsageError("--shrink: voxel sizes must be in [0, 50] mm");
+  for (double v : cfg.smooth_mm)
+    if (!(v >= 0 && v <= 50)) throw UsageError("--smooth: sigmas must be in [0, 50] mm");
+  if (cfg.bins < 8 || cfg.bins > 256) throw UsageError("--bins must be in [8, 256]");
+  if (cfg.samples < 1000) throw UsageError("--samples must be at least 1000");
+  if (cfg.iterations < 1) throw UsageError("--iterations must be at least 1");
+  if (bspline && !(cfg.bspline_spacing_mm >= 10 && cfg.bspline_spacing_mm <= 500))
+    throw UsageError("--bspline-spacing must be in [10, 500] mm");
+  if (bspline && cfg.bspline_iterations < 1) throw UsageError("--bspline-iterations must be at least 1");
+}
 
 Result register_images(const Volume& fixed, const Volume& moving, const Volume* fixed_mask,
                        const Volume* moving_mask, const Config& cfg, const Transform* initial,
                        Reporter& rep) {
   const auto t0 = std::chrono::steady_clock::now();
-  for (const auto& s : cfg.stages)
-    if (s != "rigid") throw UsageError("--stages: only 'rigid' is implemented so far, not '" + s + "'");
+  validate(cfg);
+  const bool want_affine = std::find(cfg.stages.begin(), cfg.stages.end(), "affine") != cfg.stages.end();
+  const bool want_bspline = std::find(cfg.stages.begin(), cfg.stages.end(), "bspline") != cfg.stages.end();
   if (fixed.timepoints != 1 || moving.timepoints != 1)
     throw InputError("input", "registration needs 3D images (got 4D)");
-  if (cfg.shrink_mm.empty() || cfg.shrink_mm.size() != cfg.smooth_mm.size())
-    throw UsageError("--shrink and --smooth need the same number of levels");
-  if (cfg.bins < 8 || cfg.bins > 256) throw UsageError("--bins must be in [8, 256]");
-  if (cfg.samples < 1000) throw UsageError("--samples must be at least 1000");
   {
     std::lock_guard<std::mutex> lock(global_default);
     itk::MultiThreaderBase::SetGlobalDefaultNumberOfThreads(resolve_threads(cfg.threads));
@@ -241,7 +409,44 @@ Result register_images(const Volume& fixed, const Volume& moving, const Volume* 
   const ItkImage::Pointer f = to_itk(fixed), m = to_itk(moving);
   Transform init = initial ? *initial : choose_init(fixed, moving, cfg.init, res.init_used);
   if (initial) res.init_used = "file";
+  if (init.deformation) throw UsageError("--init: a deformable initial transform is not supported");
   res.initial = init;
+
+  // The pyramid: each level's images built once from the full-resolution ones.
+  const unsigned n = static_cast<unsigned>(cfg.shrink_mm.size());
+  std::vector<ItkImage::Pointer> fl(n), ml(n);
+  try {
+    for (unsigned l = 0; l < n; ++l) {
+      fl[l] = pyramid_image(f, cfg.shrink_mm[l], cfg.smooth_mm[l]);
+      ml[l] = pyramid_image(m, cfg.shrink_mm[l], cfg.smooth_mm[l]);
+    }
+  } catch (const itk::ExceptionObject& e) {
+    throw RegistrationError("registration",
+                            std::string("cannot build the image pyramid (") + e.GetDescription() + ")");
+  }
+
+  Mask::Pointer fm, mm;
+  Common common;
+  common.bins = cfg.bins;
+  common.samples = cfg.samples;
+  common.seed = cfg.seed;
+  common.threads = cfg.threads;
+  common.rep = &rep;
+  if (fixed_mask) {
+    fm = Mask::New();
+    fm->SetImage(to_mask(*fixed_mask));
+    fm->Update();
+    common.fixed_mask = fm;
+  }
+  if (moving_mask) {
+    mm = Mask::New();
+    mm->SetImage(to_mask(*moving_mask));
+    mm->Update();
+    common.moving_mask = mm;
+  }
+  // Progress: the rigid stage is one unit, the others one each.
+  const double units = 1.0 + want_affine + want_bspline;
+  double done = 0;
 
   // The optimised rigid transform rotates about the fixed image's centre;
   // a non-rigid initial transform is applied after it, unchanged.
@@ -264,135 +469,202 @@ Result register_images(const Volume& fixed, const Volume& moving, const Volume* 
   } else {
     after = init;
   }
-
-  auto metric = single_threaded_metric(cfg.threads);
-  metric->SetNumberOfHistogramBins(static_cast<itk::SizeValueType>(cfg.bins));
-  // Gradients by central differences at the samples: cheaper than a
-  // gradient image per level for the few samples used.
-  metric->SetUseMovingImageGradientFilter(false);
-  metric->SetUseFixedImageGradientFilter(false);
-  Mask::Pointer fm, mm;
-  if (fixed_mask) {
-    fm = Mask::New();
-    fm->SetImage(to_mask(*fixed_mask));
-    fm->Update();
-    metric->SetFixedImageMask(fm);
-  }
-  if (moving_mask) {
-    mm = Mask::New();
-    mm->SetImage(to_mask(*moving_mask));
-    mm->Update();
-    metric->SetMovingImageMask(mm);
-  }
-
-  auto opt = Optimizer::New();
+  const auto after_itk = rigid_init ? Affine::Pointer() : to_affine(after);
   const double radius = 0.5 * extent(fixed.geom) / 2;  // typical distance of image points from the centre
-  Optimizer::ScalesType scales(tx->GetNumberOfParameters());
-  for (unsigned i = 0; i < 3; ++i) scales[i] = 1.0;
-  for (unsigned i = 3; i < 6; ++i) scales[i] = 1.0 / (radius * radius);
-  opt->SetScales(scales);
-  opt->SetLearningRate(2.0);          // first step: ~2 mm at the image radius
-  opt->SetMinimumStepLength(0.0005);  // ~0.5 um
-  opt->SetRelaxationFactor(0.6);
-  opt->SetNumberOfIterations(static_cast<itk::SizeValueType>(cfg.iterations));
-  opt->SetGradientMagnitudeTolerance(1e-8);
-  opt->SetReturnBestParametersAndValue(true);
-
-  auto reg = Method::New();
-  reg->SetFixedImage(f);
-  reg->SetMovingImage(m);
-  reg->SetMetric(metric);
-  reg->SetOptimizer(opt);
-  reg->SetInitialTransform(tx);
-  reg->InPlaceOn();
-  if (!rigid_init) reg->SetMovingInitialTransform(to_affine(after));
-  const unsigned n = static_cast<unsigned>(cfg.shrink_mm.size());
-  reg->SetNumberOfLevels(n);
-  Method::SmoothingSigmasArrayType sigmas(n);
-  Method::MetricSamplingPercentageArrayType percent(n);
-  auto obs = Observer::New();
-  for (unsigned l = 0; l < n; ++l) {
-    Method::ShrinkFactorsPerDimensionContainerType factors;
-    std::array<double, 3> vox{};
-    for (unsigned d = 0; d < 3; ++d) {
-      // Shrink only axes finer than the level's target (thick slices stay).
-      const double s = fixed.geom.spacing[d];
-      factors[d] = cfg.shrink_mm[l] > s ? static_cast<unsigned>(std::lround(cfg.shrink_mm[l] / s)) : 1u;
-      vox[d] = s * factors[d];
-    }
-    reg->SetShrinkFactorsPerDimension(l, factors);
-    double voxels = 1;
-    for (unsigned d = 0; d < 3; ++d) voxels *= std::ceil(double(fixed.geom.size[d]) / factors[d]);
-    percent[l] = std::min(1.0, cfg.samples / voxels);
-    sigmas[l] = cfg.smooth_mm[l];
-    obs->voxel.push_back(vox);
-  }
-  reg->SetSmoothingSigmasPerLevel(sigmas);
-  reg->SetSmoothingSigmasAreSpecifiedInPhysicalUnits(true);
-  reg->SetMetricSamplingStrategy(Method::MetricSamplingStrategyEnum::RANDOM);
-  reg->SetMetricSamplingPercentagePerLevel(percent);
-  reg->MetricSamplingReinitializeSeed(static_cast<int>(cfg.seed % 2147483647));
-
-  obs->method = reg;
-  obs->optimizer = opt;
-  obs->rep = &rep;
-  obs->levels = &res.levels;
-  obs->max_iterations = cfg.iterations;
-  reg->AddObserver(itk::MultiResolutionIterationEvent(), obs);
-  opt->AddObserver(itk::IterationEvent(), obs);
 
   try {
-    res.metric_before = metric_value(f, m, init, cfg.bins, fm, cfg.threads);
-    reg->Update();
-    obs->finish_level();
+    res.metric_before = metric_value(fl[n - 1], ml[n - 1], init, cfg.bins, fm, cfg.threads);
+    for (unsigned l = 0; l < n; ++l) {
+      auto opt = Optimizer::New();
+      Optimizer::ScalesType scales(tx->GetNumberOfParameters());
+      for (unsigned i = 0; i < 3; ++i) scales[i] = 1.0;
+      for (unsigned i = 3; i < 6; ++i) scales[i] = 1.0 / (radius * radius);
+      opt->SetScales(scales);
+      // First step of each level: half its (largest) voxel size, so the fine
+      // levels refine what the coarse ones found instead of jumping away.
+      const auto sp = fl[l]->GetSpacing();
+      opt->SetLearningRate(0.5 * std::max({sp[0], sp[1], sp[2]}));
+      opt->SetMinimumStepLength(0.0005);  // ~0.5 um
+      opt->SetRelaxationFactor(0.6);
+      opt->SetNumberOfIterations(static_cast<itk::SizeValueType>(cfg.iterations));
+      opt->SetGradientMagnitudeTolerance(1e-8);
+      opt->SetReturnBestParametersAndValue(true);
+      LevelReport r;
+      r.stage = "rigid";
+      run_level(fl[l].GetPointer(), ml[l].GetPointer(), tx.GetPointer(), after_itk.GetPointer(),
+                opt.GetPointer(), common, l, done + double(l) / n / units, 1.0 / n / units, cfg.iterations,
+                r);
+      res.levels.push_back(r);
+    }
   } catch (const itk::ExceptionObject& e) {
     throw RegistrationError("registration", std::string("optimisation failed (") + e.GetDescription() + ")");
   }
-  const Rigid* out = reg->GetTransform();
-  Transform found;
-  for (int r = 0; r < 3; ++r) {
-    for (int k = 0; k < 3; ++k) found.matrix[3 * r + k] = out->GetMatrix()[r][k];
-    found.translation[r] = out->GetOffset()[r];
-  }
-  if (!rigid_init) {  // initial (applied second) o found
-    Transform comp;
-    comp.kind = "affine";
-    for (int r = 0; r < 3; ++r) {
-      for (int k = 0; k < 3; ++k) {
-        double s = 0;
-        for (int j = 0; j < 3; ++j) s += after.matrix[3 * r + j] * found.matrix[3 * j + k];
-        comp.matrix[3 * r + k] = s;
+  done += 1.0 / units;
+  Transform found = from_matrix_offset(tx, "rigid");
+  if (!rigid_init) found = compose(after, found);
+
+  // Optional affine stage on the finer levels (at most the last two),
+  // starting from the rigid result.
+  const unsigned fine_from = n >= 2 ? n - 2 : 0;
+  // L-BFGS-B (affine, B-spline) ignores parameter scales and says so on
+  // stderr at every level: not news to the user.
+  struct Restore {
+    bool on;
+    ~Restore() { itk::Object::SetGlobalWarningDisplay(on); }
+  } restore{itk::Object::GetGlobalWarningDisplay()};
+  if (want_affine || want_bspline) itk::Object::GlobalWarningDisplayOff();
+  if (want_affine) {
+    auto ax = Affine::New();
+    Affine::CenterType ac;
+    for (int i = 0; i < 3; ++i) ac[i] = c[i];
+    ax->SetCenter(ac);
+    Affine::MatrixType A;
+    for (int r = 0; r < 3; ++r)
+      for (int k = 0; k < 3; ++k) A[r][k] = found.matrix[3 * r + k];
+    ax->SetMatrix(A);
+    const Vec3 q = found.apply(c);
+    Affine::OutputVectorType tr;
+    for (int i = 0; i < 3; ++i) tr[i] = q[i] - c[i];
+    ax->SetTranslation(tr);
+    try {
+      for (unsigned l = fine_from; l < n; ++l) {
+        // Twelve coupled parameters of mixed units: plain gradient descent
+        // stalls before the scale terms converge. Conjugate gradients with a
+        // line search, scales from the physical shift of each parameter, and
+        // steps of at most a quarter voxel.
+        auto opt = itk::ConjugateGradientLineSearchOptimizerv4Template<double>::New();
+        const auto sp = fl[l]->GetSpacing();
+        opt->SetLowerLimit(0);
+        opt->SetUpperLimit(2);
+        opt->SetEpsilon(0.2);
+        opt->SetMaximumLineSearchIterations(20);
+        opt->SetLearningRate(1.0);
+        opt->SetDoEstimateLearningRateOnce(false);
+        opt->SetDoEstimateLearningRateAtEachIteration(true);
+        opt->SetMaximumStepSizeInPhysicalUnits(0.25 * std::max({sp[0], sp[1], sp[2]}));
+        // Each iteration is a line search (several metric evaluations).
+        opt->SetNumberOfIterations(static_cast<itk::SizeValueType>(std::min(cfg.iterations, 60)));
+        opt->SetMinimumConvergenceValue(1e-6);
+        opt->SetConvergenceWindowSize(10);
+        opt->SetReturnBestParametersAndValue(true);
+        LevelReport r;
+        r.stage = "affine";
+        run_level(fl[l].GetPointer(), ml[l].GetPointer(), ax.GetPointer(), nullptr, opt.GetPointer(), common,
+                  l, done + double(l - fine_from) / (n - fine_from) / units, 1.0 / (n - fine_from) / units,
+                  cfg.iterations, r, true);
+        res.levels.push_back(r);
       }
-      double s = after.translation[r];
-      for (int j = 0; j < 3; ++j) s += after.matrix[3 * r + j] * found.translation[j];
-      comp.translation[r] = s;
+    } catch (const itk::ExceptionObject& e) {
+      throw RegistrationError("registration",
+                              std::string("affine optimisation failed (") + e.GetDescription() + ")");
     }
-    found = comp;
+    done += 1.0 / units;
+    found = from_matrix_offset(ax, "affine");
   }
+
+  // Optional B-spline stage (cubic, control points every
+  // bspline_spacing_mm over the fixed image), in the fixed space before the
+  // linear transform: q = A (p + D(p)) + t. L-BFGS-B on the second finest
+  // level (a posture change is smooth at the control point spacing, and the
+  // metric's cost is per sample, so finer levels add time, not accuracy).
+  if (want_bspline) {
+    auto bx = BSpline::New();
+    BSpline::MeshSizeType mesh;
+    BSpline::PhysicalDimensionsType dims;
+    BSpline::OriginType origin;
+    BSpline::DirectionType dir;
+    // The domain: the fixed image's voxel-edge box, in its own axes.
+    const Vec3 corner = fixed.geom.index_to_point(-0.5, -0.5, -0.5);
+    for (unsigned d = 0; d < 3; ++d) {
+      dims[d] = fixed.geom.spacing[d] * fixed.geom.size[d];
+      mesh[d] = static_cast<unsigned>(std::max(1L, std::lround(dims[d] / cfg.bspline_spacing_mm)));
+      origin[d] = corner[d];
+      for (unsigned k = 0; k < 3; ++k) dir[d][k] = fixed.geom.direction[3 * d + k];
+    }
+    bx->SetTransformDomainOrigin(origin);
+    bx->SetTransformDomainPhysicalDimensions(dims);
+    bx->SetTransformDomainDirection(dir);
+    bx->SetTransformDomainMeshSize(mesh);
+    BSpline::ParametersType zero(bx->GetNumberOfParameters());
+    zero.Fill(0.0);
+    bx->SetParameters(zero);
+    const auto linear_itk = to_affine(found);
+    try {
+      Common bc = common;
+      bc.samples = std::min(common.samples, cfg.bspline_samples);
+      for (unsigned l = fine_from; l < fine_from + 1; ++l) {
+        auto opt = make_lbfgsb(bx->GetNumberOfParameters(), cfg.bspline_iterations);
+        LevelReport r;
+        r.stage = "bspline";
+        run_level(fl[l].GetPointer(), ml[l].GetPointer(), bx.GetPointer(), linear_itk.GetPointer(),
+                  opt.GetPointer(), bc, l, done, 1.0 / units, cfg.bspline_iterations, r);
+        res.levels.push_back(r);
+      }
+    } catch (const itk::ExceptionObject& e) {
+      throw RegistrationError("registration",
+                              std::string("B-spline optimisation failed (") + e.GetDescription() + ")");
+    }
+    auto field = std::make_shared<BSplineField>();
+    const auto* coef = bx->GetCoefficientImages()[0].GetPointer();
+    field->grid = geometry_from_itk(coef);
+    const auto& params = bx->GetParameters();
+    field->coefficients.assign(params.begin(), params.end());
+    for (double v : field->coefficients)
+      if (!std::isfinite(v)) throw RegistrationError("registration", "the B-spline stage diverged");
+    double largest = 0;
+    for (double v : field->coefficients) largest = std::max(largest, std::fabs(v));
+    if (largest > cfg.max_translation_mm) {
+      char why[160];
+      std::snprintf(why, sizeof why,
+                    "implausible B-spline deformation: a control point moves %.1f mm (limit %.0f)", largest,
+                    cfg.max_translation_mm);
+      throw RegistrationError("registration", why);
+    }
+    found.kind = "bspline";
+    found.deformation = field;
+  }
+
   for (double v : found.matrix)
+    if (!std::isfinite(v))
+      throw RegistrationError("registration", "the optimiser diverged (non-finite parameters)");
+  for (double v : found.translation)
     if (!std::isfinite(v))
       throw RegistrationError("registration", "the optimiser diverged (non-finite parameters)");
   res.transform = found;
   try {
-    res.metric_after = metric_value(f, m, found, cfg.bins, fm, cfg.threads);
+    res.metric_after = metric_value(fl[n - 1], ml[n - 1], found, cfg.bins, fm, cfg.threads);
   } catch (const itk::ExceptionObject& e) {
     throw RegistrationError("registration",
                             std::string("cannot evaluate the result (") + e.GetDescription() + ")");
   }
   // Plausibility: how far the result moves the fixed image's centre from
-  // where the scanner coordinates put it, and how much it rotates.
-  const Vec3 q = found.apply(c);
+  // where the scanner coordinates put it, how much it rotates, and (affine)
+  // how much it scales or shears.
+  const Transform lin = found.linear();
+  const Vec3 q = lin.apply(c);
   const double shift = norm({q[0] - c[0], q[1] - c[1], q[2] - c[2]});
   char why[256];
-  if (found.rotation_deg() > cfg.max_rotation_deg) {
+  if (lin.rotation_deg() > cfg.max_rotation_deg) {
     std::snprintf(why, sizeof why, "implausible result: rotation of %.1f degrees (limit %.0f)",
-                  found.rotation_deg(), cfg.max_rotation_deg);
+                  lin.rotation_deg(), cfg.max_rotation_deg);
     throw RegistrationError("registration", why);
   }
   if (shift > cfg.max_translation_mm) {
     std::snprintf(why, sizeof why, "implausible result: moves the image centre by %.1f mm (limit %.0f)",
                   shift, cfg.max_translation_mm);
     throw RegistrationError("registration", why);
+  }
+  if (want_affine) {
+    // Column lengths of A: scale factors along each axis.
+    for (int k = 0; k < 3; ++k) {
+      const double s = std::sqrt(lin.matrix[k] * lin.matrix[k] + lin.matrix[3 + k] * lin.matrix[3 + k] +
+                                 lin.matrix[6 + k] * lin.matrix[6 + k]);
+      if (s < 0.8 || s > 1.25) {
+        std::snprintf(why, sizeof why, "implausible affine result: scales axis %d by %.3f (limit 0.8-1.25)",
+                      k, s);
+        throw RegistrationError("registration", why);
+      }
+    }
   }
   if (res.metric_after > res.metric_before + 1e-4) {
     std::snprintf(why, sizeof why, "the optimiser made the match worse (metric %.5f -> %.5f)",

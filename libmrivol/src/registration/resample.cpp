@@ -20,8 +20,7 @@ Volume resample(const Volume& moving, const Geometry& grid, const Transform& t, 
   using Filter = itk::ResampleImageFilter<ItkImage, ItkImage, double>;
   auto f = Filter::New();
   f->SetInput(to_itk(moving));
-  auto a = to_itk_affine(t);
-  f->SetTransform(a);
+  f->SetTransform(to_itk_transform(t));
   if (interp == Interpolation::nearest)
     f->SetInterpolator(itk::NearestNeighborInterpolateImageFunction<ItkImage, double>::New());
   else if (interp == Interpolation::bspline)

@@ -18,7 +18,9 @@ struct WriteOptions {
   /// Store integers + scl_slope/scl_inter when the volume came from integer
   /// data (as dcm2niix does); otherwise float32.
   bool keep_integer_storage = true;
-  int gzip_level = 6;
+  /// 1-9, or 0: automatic (1 for float32 data, which compresses little and
+  /// costs most at higher levels; 6 for integer data and masks).
+  int gzip_level = 0;
   /// NIfTI: the volumes are the components of one vector per voxel (e.g. a
   /// displacement field): written 5D with intent VECTOR, as ITK/ANTs do.
   bool vector = false;

@@ -17,7 +17,8 @@ namespace mrivol {
 namespace registration {
 
 struct Config {
-  std::vector<std::string> stages{"rigid"};  ///< rigid (affine, bspline: not yet)
+  /// rigid, then optionally affine, then optionally bspline
+  std::vector<std::string> stages{"rigid"};
   /// auto: header when both scans share a frame of reference (or their grids
   /// overlap), else moments; header: scanner coordinates (identity); moments:
   /// centres of mass; geometry: image centres.
@@ -29,12 +30,18 @@ struct Config {
   int bins = 32;
   int samples = 25000;  ///< random metric samples per level (seeded; at most every voxel)
   std::uint64_t seed = 1;
-  int iterations = 250;                                   ///< per level
+  int iterations = 250;  ///< per level (rigid and affine)
+  /// B-spline stage: control point spacing (mm), L-BFGS-B iterations and
+  /// metric samples.
+  double bspline_spacing_mm = 40;
+  int bspline_iterations = 50;
+  int bspline_samples = 10000;
   double max_translation_mm = 80, max_rotation_deg = 30;  ///< plausibility limits
   unsigned threads = 0;
 };
 
 struct LevelReport {
+  std::string stage;  ///< rigid, affine or bspline
   std::array<double, 3> voxel_mm{};
   int iterations = 0;
   double metric = 0;
@@ -49,6 +56,10 @@ struct Result {
   std::vector<LevelReport> levels;
   double seconds = 0;
 };
+
+/// Throws UsageError (exit 2) for a configuration register_images refuses
+/// (stage order, levels, bins, samples...): tools check before reading inputs.
+void validate(const Config& cfg);
 
 /// Registers moving (post) onto fixed (pre). Masks (optional, non-zero =
 /// inside) restrict the metric. Throws RegistrationError (exit 5) when the
