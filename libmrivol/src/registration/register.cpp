@@ -163,7 +163,8 @@ double metric_value(const ItkImage* f, const ItkImage* m, const Transform& t, in
   metric->SetMovingTransform(to_itk_transform(t));
   auto points = Metric::FixedSampledPointSetType::New();
   const auto size = f->GetLargestPossibleRegion().GetSize();
-  const long step = size[0] * size[1] * size[2] > 100000 ? 2 : 1;
+  long step = 1;  // the smallest stride giving at most ~100k points
+  while (double(size[0]) * size[1] * size[2] / double(step * step * step) > 100000) ++step;
   itk::IdentifierType id = 0;
   ItkImage::IndexType idx;
   ItkImage::PointType p;
