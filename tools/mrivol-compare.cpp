@@ -261,6 +261,9 @@ int main(int argc, char** argv) {
         ordered_json stages = ordered_json::object();
         for (const auto& [k, v] : r.stage_seconds) stages[k] = v;
         const auto& t = r.reg.transform;
+        ordered_json starts = ordered_json::array();
+        for (const auto& st : r.reg.starts)
+          starts.push_back({{"init", st.init}, {"coarse_metric", st.metric}, {"chosen", st.chosen}});
         ordered_json report{
             {"schema", "mrivol.compare/1"},
             {"pre", session_json(pre, r.pre, pre_path, "pre", dicom_seg)},
@@ -283,6 +286,7 @@ int main(int argc, char** argv) {
               {"rotation_deg", t.rotation_deg()},
               {"translation_mm", t.translation},
               {"initialisation", r.reg.init_used},
+              {"starts", starts},
               {"metric_before", r.reg.metric_before},
               {"metric_after", r.reg.metric_after},
               {"qc_picture", "qc_registration.png"}}},

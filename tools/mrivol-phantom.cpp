@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
             "tissue-jitter", po::value<double>(), "max relative fat/muscle intensity change in post")(
             "posture-deg", po::value<double>(),
             "non-rigid posture change: lumbar curve change per level, degrees (0 = rigid)")(
+            "slice-mm", po::value<double>(),
+            "slice thickness of sag2d/ax2d, mm (0 = 3.5 / 4; the slab keeps its extent)")(
             "supersample", po::value<int>(), "sub-samples per voxel edge (partial volume)")(
             "no-previews", po::bool_switch(), "do not write PNG previews");
         d.required_positional = {};
@@ -86,6 +88,7 @@ int main(int argc, char** argv) {
         num("post-scale", cfg.post_scale);
         num("tissue-jitter", cfg.tissue_jitter);
         num("posture-deg", cfg.posture_deg);
+        num("slice-mm", cfg.slice_mm);
         if (vm.count("supersample")) cfg.supersample = vm["supersample"].as<int>();
         phantom::validate(cfg);
         const std::string out = vm["out"].as<std::string>();

@@ -83,7 +83,10 @@ int main(int argc, char** argv) {
             "bspline-iterations", po::value<int>()->default_value(50), "B-spline L-BFGS-B iterations")(
             "init", po::value<std::string>()->default_value("auto"),
             "auto, header (scanner coordinates), moments, geometry, or an ITK transform file")(
-            "fixed-mask", po::value<std::string>(), "mask in PRE's space restricting the metric")(
+            "extra-starts", po::value<std::string>()->default_value(""),
+            "further initialisations (header, moments, geometry; comma-separated): each runs the coarse "
+            "levels, the best metric goes on to the finest")("fixed-mask", po::value<std::string>(),
+                                                             "mask in PRE's space restricting the metric")(
             "strict", po::bool_switch(),
             "refuse PRE and POST of different patients or frames of reference (default: warn)")(
             "moving-mask", po::value<std::string>(), "mask in POST's space")(
@@ -122,6 +125,14 @@ int main(int argc, char** argv) {
         cfg.seed = vm["seed"].as<std::uint64_t>();
         cfg.max_rotation_deg = vm["max-rotation"].as<double>();
         cfg.max_translation_mm = vm["max-translation"].as<double>();
+        for (std::stringstream s(vm["extra-starts"].as<std::string>()); s.good();) {
+          std::string st;
+          std::getline(s, st, ',');
+          if (st.empty()) continue;
+          if (st != "header" && st != "moments" && st != "geometry")
+            throw UsageError("--extra-starts: '" + st + "' is not header, moments or geometry");
+          cfg.extra_starts.push_back(st);
+        }
         registration::validate(cfg);
         const std::string interp = vm["interp"].as<std::string>();
         if (interp != "linear" && interp != "bspline") throw UsageError("--interp must be linear or bspline");
@@ -175,6 +186,9 @@ int main(int argc, char** argv) {
                             {"iterations", l.iterations},
                             {"metric", l.metric},
                             {"stop", l.stop}});
+        ordered_json starts = ordered_json::array();
+        for (const auto& st : r.starts)
+          starts.push_back({{"init", st.init}, {"coarse_metric", st.metric}, {"chosen", st.chosen}});
         ordered_json j{{"schema", "mrivol.register/1"},
                        {"transform_file", "transform.tfm"},
                        {"convention",
@@ -182,6 +196,7 @@ int main(int argc, char** argv) {
                         "point of post"},
                        {"transform", transform_json(r.transform)},
                        {"initial", {{"method", r.init_used}, {"transform", transform_json(r.initial)}}},
+                       {"starts", starts},
                        {"metric",
                         {{"name", "Mattes mutual information (negated: lower is better)"},
                          {"before", r.metric_before},

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <thread>
 
 #include "../core/parallel.hpp"
 #include "mrivol/core/error.hpp"
@@ -66,49 +65,14 @@ Result compare(const Volume& pre, const Volume& post, const Options& opt, Report
   // 1. Registration: POST (moving) onto PRE (fixed).
   registration::Config rc = opt.registration;
   rc.threads = opt.threads;
-  if (rc.init != "auto") {
-    r.reg = registration::register_images(pre, post, nullptr, nullptr, rc, nullptr, rep);
-  } else {
-    // Two starts (the automatic one, then moments, or grid centres when the
-    // first used moments): the rigid optimiser can settle in a wrong minimum
-    // from one start (seen on a thick-slice pair: 14 mm along the spine from
-    // the scanner-coordinate start). The better final metric wins (same
-    // samples, so comparable); one failing start is not fatal.
-    // With two or more threads both starts run at once, each with half the
-    // threads (the metric is single-threaded for determinism, so this is
-    // where the second core pays); the outcome is the same either way.
-    const std::string first = registration::auto_init(pre, post);
-    const std::string inits[2] = {"auto", first == "moments" ? "geometry" : "moments"};
-    std::optional<registration::Result> out[2];
-    std::optional<Error> err[2];
-    const unsigned T = resolve_threads(opt.threads);
-    auto attempt = [&](int a, unsigned threads) {
-      registration::Config c = rc;
-      c.init = inits[a];
-      c.threads = threads;
-      try {
-        out[a] = registration::register_images(pre, post, nullptr, nullptr, c, nullptr, rep);
-      } catch (const Error& e) {
-        err[a] = e;
-      } catch (const std::exception& e) {
-        err[a] = Error(ExitCode::internal, "registration", e.what());
-      }
-    };
-    if (T >= 2) {
-      std::thread second(attempt, 1, T / 2);
-      attempt(0, T - T / 2);
-      second.join();
-    } else {
-      attempt(0, 1);
-      attempt(1, 1);
-    }
-    std::optional<registration::Result> best;
-    std::optional<Error> first_error = err[0] ? err[0] : err[1];
-    for (int a = 0; a < 2; ++a)
-      if (out[a] && (!best || out[a]->metric_after < best->metric_after)) best = out[a];
-    if (!best) throw *first_error;
-    r.reg = *best;
-  }
+  // With --init auto, a second start (moments, or grid centres when the
+  // automatic one used moments): the rigid optimiser can settle in a wrong
+  // minimum from one start (seen on a thick-slice pair: 14 mm along the spine
+  // from the scanner-coordinate start). Both starts run the coarse levels on
+  // one pyramid; the better metric there goes on to full resolution.
+  if (rc.init == "auto" && rc.extra_starts.empty())
+    rc.extra_starts = {registration::auto_init(pre, post) == "moments" ? "geometry" : "moments"};
+  r.reg = registration::register_images(pre, post, nullptr, nullptr, rc, nullptr, rep);
   lap("registration");
   const Transform& T = r.reg.transform;
   const Transform Ti = T.inverse();

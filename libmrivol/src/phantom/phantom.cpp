@@ -114,6 +114,7 @@ std::string to_json(const Config& c) {
                  {"posture_deg", c.posture_deg},
                  {"supersample", c.supersample},
                  {"coarsen", c.coarsen},
+                 {"slice_mm", c.slice_mm},
                  {"anatomy", anatomy_json(c.anatomy)}};
   return j.dump(2) + "\n";
 }
@@ -139,6 +140,7 @@ Config config_from_json(const std::string& text, const std::string& origin) {
     get(j, "posture_deg", c.posture_deg);
     get(j, "supersample", c.supersample);
     get(j, "coarsen", c.coarsen);
+    get(j, "slice_mm", c.slice_mm);
     if (j.contains("anatomy")) anatomy_from(j.at("anatomy"), c.anatomy);
   } catch (const json::exception& e) {
     throw InputError(origin, std::string("invalid phantom configuration (") + e.what() + ")");
@@ -192,6 +194,8 @@ void validate(const Config& c) {
   if (!(c.tissue_jitter >= 0 && c.tissue_jitter <= 0.3)) bad("tissue-jitter must be in [0, 0.3]");
   if (c.supersample < 1 || c.supersample > 8) bad("supersample must be in [1, 8]");
   if (c.coarsen < 1 || c.coarsen > 4) bad("coarsen must be in [1, 4]");
+  if (!(c.slice_mm == 0 || (c.slice_mm >= 1 && c.slice_mm <= 10))) bad("slice-mm must be 0 or in [1, 10]");
+  if (c.slice_mm != 0 && c.acquisition == "iso3d") bad("slice-mm applies to sag2d and ax2d only");
   if (!(c.posture_deg >= 0 && c.posture_deg <= 3)) bad("posture-deg must be in [0, 3]");
   if (!(c.anatomy.lordosis >= 0 && c.anatomy.lordosis <= 0.0016)) bad("lordosis must be in [0, 0.0016] 1/mm");
   const Anatomy& a = c.anatomy;
@@ -282,6 +286,11 @@ Geometry session_grid(const Config& c, const Vec3& centre) {
     g.size = {256, 256, 80};
     g.spacing = {1.0, 1.0, 1.0};
     g.direction = {0, 0, -1, 1, 0, 0, 0, -1, 0};
+  }
+  if (c.slice_mm > 0 && c.acquisition != "iso3d") {
+    const double extent = g.size[2] * g.spacing[2];
+    g.size[2] = static_cast<std::size_t>(std::lround(extent / c.slice_mm));
+    g.spacing[2] = c.slice_mm;
   }
   const int n = std::max(1, c.coarsen);
   for (int a = 0; a < (c.acquisition == "iso3d" ? 3 : 2); ++a) {

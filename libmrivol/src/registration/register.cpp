@@ -452,32 +452,48 @@ Result register_images(const Volume& fixed, const Volume& moving, const Volume* 
   // The optimised rigid transform rotates about the fixed image's centre;
   // a non-rigid initial transform is applied after it, unchanged.
   const Vec3 c = centre_of(fixed.geom);
-  auto tx = Rigid::New();
-  Rigid::CenterType centre;
-  for (int i = 0; i < 3; ++i) centre[i] = c[i];
-  tx->SetCenter(centre);
-  Transform after = {};  // identity unless the initial transform is not rigid
-  const bool rigid_init = is_rigid(init);
-  if (rigid_init) {
-    Rigid::MatrixType R;
-    for (int r = 0; r < 3; ++r)
-      for (int k = 0; k < 3; ++k) R[r][k] = init.matrix[3 * r + k];
-    tx->SetMatrix(R);
-    const Vec3 q = init.apply(c);
-    Rigid::OutputVectorType tr;
-    for (int i = 0; i < 3; ++i) tr[i] = q[i] - c[i];
-    tx->SetTranslation(tr);
-  } else {
-    after = init;
-  }
-  const auto after_itk = rigid_init ? Affine::Pointer() : to_affine(after);
   const double radius = 0.5 * extent(fixed.geom) / 2;  // typical distance of image points from the centre
-
-  try {
-    res.metric_before = metric_value(fl[n - 1], ml[n - 1], init, cfg.bins, fm, cfg.threads);
-    for (unsigned l = 0; l < n; ++l) {
+  struct Start {
+    std::string init;
+    Transform initial;
+    Rigid::Pointer tx;
+    Transform after;  // identity unless the initial transform is not rigid
+    Affine::Pointer after_itk;
+    std::vector<LevelReport> levels;
+  };
+  auto make_start = [&](const Transform& start_tx, const std::string& used) {
+    Start s;
+    s.init = used;
+    s.initial = start_tx;
+    s.tx = Rigid::New();
+    Rigid::CenterType centre;
+    for (int i = 0; i < 3; ++i) centre[i] = c[i];
+    s.tx->SetCenter(centre);
+    if (is_rigid(start_tx)) {
+      Rigid::MatrixType R;
+      for (int r = 0; r < 3; ++r)
+        for (int k = 0; k < 3; ++k) R[r][k] = start_tx.matrix[3 * r + k];
+      s.tx->SetMatrix(R);
+      const Vec3 q = start_tx.apply(c);
+      Rigid::OutputVectorType tr;
+      for (int i = 0; i < 3; ++i) tr[i] = q[i] - c[i];
+      s.tx->SetTranslation(tr);
+    } else {
+      s.after = start_tx;
+      s.after_itk = to_affine(start_tx);
+    }
+    return s;
+  };
+  auto current = [&](const Start& s) {
+    Transform t = from_matrix_offset(s.tx, "rigid");
+    return s.after_itk ? compose(s.after, t) : t;
+  };
+  // Levels [from, to) of the rigid stage on one start; progress spans
+  // [p0, p0 + span) of the whole run.
+  auto run_rigid = [&](Start& s, unsigned from, unsigned to, double p0, double span) {
+    for (unsigned l = from; l < to; ++l) {
       auto opt = Optimizer::New();
-      Optimizer::ScalesType scales(tx->GetNumberOfParameters());
+      Optimizer::ScalesType scales(s.tx->GetNumberOfParameters());
       for (unsigned i = 0; i < 3; ++i) scales[i] = 1.0;
       for (unsigned i = 3; i < 6; ++i) scales[i] = 1.0 / (radius * radius);
       opt->SetScales(scales);
@@ -492,17 +508,58 @@ Result register_images(const Volume& fixed, const Volume& moving, const Volume* 
       opt->SetReturnBestParametersAndValue(true);
       LevelReport r;
       r.stage = "rigid";
-      run_level(fl[l].GetPointer(), ml[l].GetPointer(), tx.GetPointer(), after_itk.GetPointer(),
-                opt.GetPointer(), common, l, done + double(l) / n / units, 1.0 / n / units, cfg.iterations,
-                r);
-      res.levels.push_back(r);
+      run_level(fl[l].GetPointer(), ml[l].GetPointer(), s.tx.GetPointer(), s.after_itk.GetPointer(),
+                opt.GetPointer(), common, l, p0 + span * double(l - from) / double(to - from),
+                span / double(to - from), cfg.iterations, r);
+      s.levels.push_back(r);
+    }
+  };
+
+  Start chosen = make_start(init, res.init_used);
+  try {
+    res.metric_before = metric_value(fl[n - 1], ml[n - 1], init, cfg.bins, fm, cfg.threads);
+    std::vector<Start> starts{chosen};
+    if (!initial)
+      for (const auto& e : cfg.extra_starts) {
+        std::string used;
+        const Transform start_tx = choose_init(fixed, moving, e, used);
+        bool seen = false;
+        for (const auto& s : starts) seen = seen || s.init == used;
+        if (!seen) starts.push_back(make_start(start_tx, used));
+      }
+    if (starts.size() > 1 && n >= 2) {
+      // Coarse levels from every start; the best metric on the second-finest
+      // level's images (regular points, the same for every start) goes on.
+      const double coarse = 0.5 / units;
+      double best = 0;
+      std::size_t pick = 0;
+      for (std::size_t s = 0; s < starts.size(); ++s) {
+        run_rigid(starts[s], 0, n - 1, coarse * double(s) / double(starts.size()),
+                  coarse / double(starts.size()));
+        StartReport sr;
+        sr.init = starts[s].init;
+        sr.metric = metric_value(fl[n - 2], ml[n - 2], current(starts[s]), cfg.bins, fm, cfg.threads);
+        if (s == 0 || sr.metric < best) {
+          best = sr.metric;
+          pick = s;
+        }
+        res.starts.push_back(sr);
+        rep.debug("start " + sr.init + ": metric " + std::to_string(sr.metric) + " after the coarse levels");
+      }
+      res.starts[pick].chosen = true;
+      chosen = starts[pick];
+      res.init_used = chosen.init;
+      res.initial = chosen.initial;
+      run_rigid(chosen, n - 1, n, coarse, 1.0 / units - coarse);
+    } else {
+      run_rigid(chosen, 0, n, 0, 1.0 / units);
     }
   } catch (const itk::ExceptionObject& e) {
     throw RegistrationError("registration", std::string("optimisation failed (") + e.GetDescription() + ")");
   }
+  res.levels = chosen.levels;
   done += 1.0 / units;
-  Transform found = from_matrix_offset(tx, "rigid");
-  if (!rigid_init) found = compose(after, found);
+  Transform found = current(chosen);
 
   // Optional affine stage on the finer levels (at most the last two),
   // starting from the rigid result.

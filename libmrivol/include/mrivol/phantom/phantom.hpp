@@ -60,6 +60,9 @@ struct Config {
   double posture_deg = 0.0;
   int supersample = 3;  ///< sub-samples per voxel edge (through-slice: more)
   int coarsen = 1;      ///< voxel size x N, matrix / N in-plane (quick small pairs)
+  /// Slice thickness of the 2D acquisitions (mm; 0 = the acquisition's own:
+  /// sag2d 3.5, ax2d 4). The slab keeps its extent (slices = extent / thickness).
+  double slice_mm = 0.0;
   Anatomy anatomy;
 };
 

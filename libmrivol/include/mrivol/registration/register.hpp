@@ -23,6 +23,13 @@ struct Config {
   /// overlap), else moments; header: scanner coordinates (identity); moments:
   /// centres of mass; geometry: image centres.
   std::string init = "auto";
+  /// Further starts to try (header, moments, geometry): each runs the coarse
+  /// levels (all but the finest) from its own initialisation on the same
+  /// pyramid, and only the one with the best metric there goes on to the
+  /// finest level. Guards against a wrong local minimum from one start at
+  /// little cost (the coarse levels are cheap). Ignored with an initial
+  /// transform file.
+  std::vector<std::string> extra_starts;
   std::vector<double> shrink_mm{6.0, 3.0, 0.0};  ///< target voxel size per level (0 = native)
   /// Gaussian sigma per level (mm); a little smoothing at the finest level
   /// keeps low-SNR pairs from wandering.
@@ -48,12 +55,19 @@ struct LevelReport {
   std::string stop;
 };
 
+struct StartReport {
+  std::string init;   ///< header, moments or geometry
+  double metric = 0;  ///< Mattes MI after the coarse levels (lower is better)
+  bool chosen = false;
+};
+
 struct Result {
   Transform transform;  ///< pre point -> post point
   Transform initial;
   std::string init_used;
   double metric_before = 0, metric_after = 0;  ///< Mattes MI (ITK sign: lower is better)
-  std::vector<LevelReport> levels;
+  std::vector<LevelReport> levels;             ///< the chosen start's
+  std::vector<StartReport> starts;             ///< empty with a single start
   double seconds = 0;
 };
 
