@@ -28,10 +28,11 @@ const cli::ToolSpec spec{
     "--pre PRE --post POST --out OUT [--roi ROI] [--levels L3-S1] [--threads N]",
     "The whole comparison: registers POST onto PRE (rigid), segments the epidural venous\n"
     "plexus of PRE, then of POST with PRE's decisions (contrast, vein polarity) and PRE's\n"
-    "vertebral levels carried through the transform, over the anatomy both scans cover, and\n"
-    "reports the change: percent = 100 * (post - pre) / pre of the partial-volume (soft)\n"
-    "volumes, with a sensitivity interval, per level too (L1-L2 .. L5-S1) with the dural sac\n"
-    "area at each disc.\n\n"
+    "vertebral levels carried through the transform (on T1c both in the union of the two\n"
+    "canals), over the anatomy both scans cover, and reports the change: percent =\n"
+    "100 * (post - pre) / pre of the partial-volume (soft) volumes, with an interval (block\n"
+    "bootstrap over slabs of anatomy, joined with the vein-fraction threshold sensitivity),\n"
+    "per level too (L1-L2 .. L5-S1) with the dural sac area at each disc.\n\n"
     "PRE, POST: DICOM folders (with several series, --pre-series/--post-series pick one;\n"
     "mrivol-load --list shows them) or image files (.nii, .nii.gz, .nrrd, .mha). ROI: a\n"
     "mask in PRE's space, or a box x0,y0,z0,x1,y1,z1 in LPS mm.\n\n"
@@ -273,6 +274,11 @@ int main(int argc, char** argv) {
               {"percent", r.percent},
               {"percent_binary", r.percent_binary},
               {"interval_percent", {r.percent_low, r.percent_high}},
+              {"interval_components",
+               {{"threshold_sensitivity_percent", {r.sensitivity_low, r.sensitivity_high}},
+                {"bootstrap_95_percent",
+                 r.bootstrap_slabs > 0 ? ordered_json{r.bootstrap_low, r.bootstrap_high} : ordered_json()},
+                {"bootstrap_slabs", r.bootstrap_slabs}}},
               {"interval_method", r.interval_method}}},
             {"definition",
              "volumes are the partial-volume (soft) plexus volumes over the measured levels and the anatomy "

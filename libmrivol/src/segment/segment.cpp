@@ -327,6 +327,10 @@ Result segment(const Volume& scan, const Options& opt, Reporter& rep) {
   }
   lap("contrast");
   find_canal(w, opt, r, rep);
+  if (opt.canal_add) {
+    const Mask add = mask_on(*opt.canal_add, scan.geom);
+    for (std::size_t v = 0; v < add.size(); ++v) w.canal[v] = w.canal[v] || add[v];
+  }
   if (opt.coverage) {
     const Mask cov = mask_on(*opt.coverage, scan.geom);
     for (std::size_t v = 0; v < cov.size(); ++v)

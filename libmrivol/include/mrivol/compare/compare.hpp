@@ -32,6 +32,10 @@ struct Options {
   std::optional<Volume> roi_mask;                ///< in PRE's space
   std::optional<std::array<double, 6>> roi_box;  ///< LPS mm, PRE's space
   unsigned threads = 0;
+  /// On contrast-enhanced T1, measure both sessions in the same region: each
+  /// scan's canal is the union of its own and the other session's (carried
+  /// through the transform). T2 keeps each session's own canal.
+  bool common_canal = true;
 };
 
 struct LevelChange {
@@ -46,7 +50,10 @@ struct Result {
   registration::Result reg;
   double pre_mm3 = 0, post_mm3 = 0, change_mm3 = 0, percent = 0;  ///< soft volumes
   double pre_binary_mm3 = 0, post_binary_mm3 = 0, percent_binary = 0;
-  double percent_low = 0, percent_high = 0;  ///< sensitivity interval
+  double percent_low = 0, percent_high = 0;          ///< the interval reported (union of the two below)
+  double sensitivity_low = 0, sensitivity_high = 0;  ///< over the vein-fraction threshold
+  double bootstrap_low = 0, bootstrap_high = 0;      ///< 95 % block bootstrap over slabs of anatomy
+  int bootstrap_slabs = 0;                           ///< 0 = no bootstrap (too few levels measured)
   std::string interval_method;
   std::vector<LevelChange> levels;
   double coverage_pre = 1, coverage_post = 1;  ///< fraction of each canal inside the common field of view

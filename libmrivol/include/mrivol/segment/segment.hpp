@@ -70,6 +70,10 @@ struct Options {
   /// Measure only inside this mask (on the scan's grid), e.g. the field of
   /// view both sessions cover. Empty = everywhere.
   std::optional<Volume> coverage;
+  /// Added to the canal found (on the scan's grid), e.g. the other session's
+  /// canal carried through the transform, so both sessions measure the same
+  /// region. Empty = the canal found alone.
+  std::optional<Volume> canal_add;
 };
 
 struct LevelResult {
