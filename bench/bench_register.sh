@@ -16,11 +16,12 @@ trap 'rm -rf "$TMP"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 echo "mrivol-register vs $(elastix --version 2>&1 | head -1) ($(nproc) cores, $THREADS threads, $RUNS runs each, $(date -u +%F))"
-printf '%-22s %9s %9s %7s %9s %9s %7s %13s %13s %11s %11s\n' pair mrivol_s elastix_s ratio m_stage e_stage s_ratio mrivol_TRE elastix_TRE mrivol_KiB elastix_KiB
+printf '%-24s %9s %9s %7s %9s %9s %7s %13s %13s %11s %11s\n' pair mrivol_s elastix_s ratio m_stage e_stage s_ratio mrivol_TRE elastix_TRE mrivol_KiB elastix_KiB
 for spec in "iso3d_t2:--acquisition iso3d" "iso3d_t2_6deg12mm:--acquisition iso3d --motion-deg 6 --motion-mm 12" \
             "iso3d_t1c:--acquisition iso3d --contrast t1c --motion-deg 5 --motion-mm 8" \
             "iso3d_t2_snr8:--acquisition iso3d --snr 8 --motion-deg 4 --motion-mm 6" \
-            "sag2d_t2_6deg12mm:--acquisition sag2d --motion-deg 6 --motion-mm 12"; do
+            "sag2d_t2_6deg12mm:--acquisition sag2d --motion-deg 6 --motion-mm 12" \
+            "sag2d_t2_4mm_6deg12mm:--acquisition sag2d --slice-mm 4 --motion-deg 6 --motion-mm 12"; do
   name=${spec%%:*}
   args=${spec#*:}
   P=$TMP/$name
@@ -44,7 +45,7 @@ for spec in "iso3d_t2:--acquisition iso3d" "iso3d_t2_6deg12mm:--acquisition iso3
   esm=$(printf '%s\n' "${es[@]}" | median)
   mtre=$(python3 bench/tre.py "$P" mrivol "$P/reg")
   etre=$(python3 bench/tre.py "$P" elastix "$P/el/TransformParameters.0.txt")
-  printf '%-22s %9s %9s %7.2f %9.2f %9s %7.2f %13s %13s %11s %11s\n' "$name" "$m" "$e" "$(awk -v a="$m" -v b="$e" 'BEGIN {print a/b}')" \
+  printf '%-24s %9s %9s %7.2f %9.2f %9s %7.2f %13s %13s %11s %11s\n' "$name" "$m" "$e" "$(awk -v a="$m" -v b="$e" 'BEGIN {print a/b}')" \
     "$msm" "$esm" "$(awk -v a="$msm" -v b="$esm" 'BEGIN {print a/b}')" "${mtre/ /\/}" "${etre/ /\/}" "$mk" "$ek"
 done
 echo "TRE columns: median/max over the pre canal (mm). mrivol_s/elastix_s: whole process, median wall time"
