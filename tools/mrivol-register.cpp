@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
             "smooth", po::value<std::string>()->default_value("3,1.5,0.5"), "Gaussian sigma per level, mm")(
             "iterations", po::value<int>()->default_value(250), "maximum iterations per level")(
             "bins", po::value<int>()->default_value(32), "mutual information histogram bins")(
-            "samples", po::value<int>()->default_value(25000), "random metric samples per level")(
+            "samples", po::value<int>()->default_value(50000), "random metric samples per level")(
             "seed", po::value<std::uint64_t>()->default_value(1), "sampling seed")(
             "interp", po::value<std::string>()->default_value("linear"), "resampling: linear or bspline")(
             "max-rotation", po::value<double>()->default_value(30), "plausibility limit, degrees")(
@@ -185,7 +185,8 @@ int main(int argc, char** argv) {
                             {"voxel_mm", l.voxel_mm},
                             {"iterations", l.iterations},
                             {"metric", l.metric},
-                            {"stop", l.stop}});
+                            {"stop", l.stop},
+                            {"seconds", l.seconds}});
         ordered_json starts = ordered_json::array();
         for (const auto& st : r.starts)
           starts.push_back({{"init", st.init}, {"coarse_metric", st.metric}, {"chosen", st.chosen}});
@@ -204,6 +205,7 @@ int main(int argc, char** argv) {
                        {"levels", levels},
                        {"warnings", session_warnings},
                        {"seconds", r.seconds},
+                       {"pyramid_seconds", r.pyramid_seconds},
                        {"threads", c.threads},
                        {"inputs", inputs},
                        {"parameters",

@@ -35,7 +35,7 @@ struct Config {
   /// keeps low-SNR pairs from wandering.
   std::vector<double> smooth_mm{3.0, 1.5, 0.5};
   int bins = 32;
-  int samples = 25000;  ///< random metric samples per level (seeded; at most every voxel)
+  int samples = 50000;  ///< random metric samples per level (seeded; at most every voxel)
   std::uint64_t seed = 1;
   int iterations = 250;  ///< per level (rigid and affine)
   /// B-spline stage: control point spacing (mm), L-BFGS-B iterations and
@@ -53,6 +53,7 @@ struct LevelReport {
   int iterations = 0;
   double metric = 0;
   std::string stop;
+  double seconds = 0;  ///< wall time of this level's optimisation
 };
 
 struct StartReport {
@@ -69,6 +70,7 @@ struct Result {
   std::vector<LevelReport> levels;             ///< the chosen start's
   std::vector<StartReport> starts;             ///< empty with a single start
   double seconds = 0;
+  double pyramid_seconds = 0;  ///< building every level's images (both scans)
 };
 
 /// Throws UsageError (exit 2) for a configuration register_images refuses
