@@ -39,13 +39,17 @@ using Affine = itk::AffineTransform<double, 3>;
 using MattesBase = itk::MattesMutualInformationImageToImageMetricv4<ItkImage, ItkImage>;
 
 /// Mattes MI whose results do not depend on the threads that compute it.
-/// ITK splits the samples into work units (a fixed number here, whatever
-/// --threads says: the per-unit histograms are then summed in the same
-/// order) but adds the per-sample derivative contributions of the units
-/// into one buffer in the order the units arrive, which differs from run
-/// to run in the last bits. The derivative is therefore rounded to 2^-24 of
-/// its largest component (far below anything the optimisers resolve), so
-/// those last-bit differences vanish and every run takes the same steps.
+/// ITK splits the samples into one work unit per thread, sums the units'
+/// histograms (a different grouping for another thread count) and adds the
+/// units' derivative contributions into one buffer in the order the units
+/// finish (a different order from run to run): both change the last bits
+/// of the value and derivative (measured: four runs, four transforms). The
+/// value is therefore rounded to 2^-32 of its magnitude and the derivative
+/// to 2^-24 of its largest component, far below anything the optimisers
+/// resolve: those last-bit differences vanish and every run takes the same
+/// steps, whatever --threads says. (A difference straddling a rounding
+/// boundary would still show, with a probability of about 1e-8 per
+/// evaluation.)
 class Metric : public MattesBase {
  public:
   using Self = Metric;
@@ -54,15 +58,26 @@ class Metric : public MattesBase {
   using ConstPointer = itk::SmartPointer<const Self>;
   itkNewMacro(Self) itkTypeMacro(Metric, MattesBase)
 
-      static constexpr itk::ThreadIdType work_units = 8;
+      /// One work unit per thread: never more threads at once than asked
+      /// for (ITK's pool may hold more).
+      void set_threads(itk::ThreadIdType threads) {
+    this->m_SparseGetValueAndDerivativeThreader->SetNumberOfWorkUnits(threads);
+    this->m_DenseGetValueAndDerivativeThreader->SetNumberOfWorkUnits(threads);
+    this->SetMaximumNumberOfWorkUnits(threads);
+  }
 
-  /// The sample-set threader's work units: fixed, so the partition of the
-  /// samples (and the histograms' summation order) never changes.
-  void fix_work_units() { this->m_SparseGetValueAndDerivativeThreader->SetNumberOfWorkUnits(work_units); }
-
+  MeasureType GetValue() const override { return round_to(Superclass::GetValue(), 32); }
   void GetValueAndDerivative(MeasureType& value, DerivativeType& derivative) const override {
     Superclass::GetValueAndDerivative(value, derivative);
-    round_derivative(derivative);
+    value = round_to(value, 32);
+    double largest = 0;
+    for (unsigned i = 0; i < derivative.GetSize(); ++i) largest = std::max(largest, std::fabs(derivative[i]));
+    if (!(largest > 0) || !std::isfinite(largest)) return;
+    int e = 0;
+    std::frexp(largest, &e);
+    const double quantum = std::ldexp(1.0, e - 24);
+    for (unsigned i = 0; i < derivative.GetSize(); ++i)
+      derivative[i] = std::nearbyint(derivative[i] / quantum) * quantum;
   }
   void GetDerivative(DerivativeType& derivative) const override {
     MeasureType value;
@@ -70,14 +85,13 @@ class Metric : public MattesBase {
   }
 
  private:
-  static void round_derivative(DerivativeType& d) {
-    double largest = 0;
-    for (unsigned i = 0; i < d.GetSize(); ++i) largest = std::max(largest, std::fabs(d[i]));
-    if (!(largest > 0) || !std::isfinite(largest)) return;
+  /// x rounded to a multiple of 2^-bits of its magnitude.
+  static double round_to(double x, int bits) {
+    if (!(x != 0) || !std::isfinite(x)) return x;
     int e = 0;
-    std::frexp(largest, &e);
-    const double quantum = std::ldexp(1.0, e - 24);
-    for (unsigned i = 0; i < d.GetSize(); ++i) d[i] = std::nearbyint(d[i] / quantum) * quantum;
+    std::frexp(x, &e);
+    const double quantum = std::ldexp(1.0, e - bits);
+    return std::nearbyint(x / quantum) * quantum;
   }
 };
 using Optimizer = itk::RegularStepGradientDescentOptimizerv4<double>;
@@ -173,17 +187,15 @@ bool is_rigid(const Transform& t) {
          0;
 }
 
+/// Guards ITK's global default thread count (registrations may run
+/// concurrently, e.g. the two starts of mrivol-compare).
+std::mutex global_default;
+
 /// A metric on `threads` threads whose results do not depend on them (see
 /// Metric above).
-/// (A mutex: registrations may run concurrently, e.g. the two starts of
-/// mrivol-compare, and ITK's global default thread count is shared.)
-std::mutex global_default;  ///< guards ITK's global default thread count
-
 Metric::Pointer make_metric(unsigned threads) {
-  std::lock_guard<std::mutex> lock(global_default);
   Metric::Pointer m = Metric::New();
-  m->fix_work_units();
-  m->SetMaximumNumberOfWorkUnits(resolve_threads(threads));
+  m->set_threads(resolve_threads(threads));
   return m;
 }
 
