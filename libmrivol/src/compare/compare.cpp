@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "../core/parallel.hpp"
+#include "../core/splitmix.hpp"
 #include "mrivol/core/error.hpp"
 
 namespace mrivol {
@@ -213,13 +214,8 @@ Result compare(const Volume& pre, const Volume& post, const Options& opt, Report
     for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
       if (a[i] > 0 && b[i] > 0) used.push_back(i);
     if (used.size() >= 8) {
-      std::uint64_t state = 0x9e3779b97f4a7c15ULL;  // splitmix64, fixed seed: same draws everywhere
-      auto next = [&state]() {
-        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-      };
+      SplitMix64 rng{0x9e3779b97f4a7c15ULL};  // fixed seed: the same draws everywhere
+      auto next = [&rng]() { return rng.next(); };
       std::vector<double> draws;
       const int B = 2000;
       for (int d = 0; d < B; ++d) {

@@ -5,16 +5,12 @@
 #include <cmath>
 
 #include "../core/parallel.hpp"
+#include "../core/splitmix.hpp"
 
 namespace mrivol {
 namespace phantom {
 
-std::uint64_t mix(std::uint64_t x) {  // splitmix64 finaliser
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+std::uint64_t mix(std::uint64_t x) { return splitmix64(x); }
 
 double uniform01(std::uint64_t key, std::uint64_t index) {
   return (static_cast<double>(mix(key ^ mix(index)) >> 11) + 0.5) * (1.0 / 9007199254740992.0);

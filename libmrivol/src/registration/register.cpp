@@ -28,6 +28,7 @@
 
 #include "../core/itk_bridge.hpp"
 #include "../core/parallel.hpp"
+#include "../core/splitmix.hpp"
 #include "mrivol/core/error.hpp"
 
 namespace mrivol {
@@ -335,14 +336,9 @@ Metric::FixedSampledPointSetType::Pointer sample_points(const ItkImage* f, const
   const double voxels = double(size[0]) * double(size[1]) * double(size[2]);
   const double p = std::min(1.0, samples / voxels);
   const auto threshold = static_cast<std::uint64_t>(p * 18446744073709551615.0);
-  std::uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL * (level + 1);
-  auto next = [&state] {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  };
-  auto unit = [&next] { return double(next() >> 11) * (1.0 / 9007199254740992.0); };
+  SplitMix64 rng{seed * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL * (level + 1)};
+  auto next = [&rng] { return rng.next(); };
+  auto unit = [&rng] { return rng.unit(); };
   itk::IdentifierType id = 0;
   itk::ContinuousIndex<double, 3> ci;
   ItkImage::PointType q;
