@@ -381,7 +381,7 @@ class Progress : public itk::Command {
 /// What every level shares.
 struct Common {
   int bins = 32;
-  int samples = 25000;
+  int samples = 50000;
   std::uint64_t seed = 1;
   unsigned threads = 0;
   const Mask* fixed_mask = nullptr;
