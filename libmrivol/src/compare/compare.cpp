@@ -63,7 +63,7 @@ std::vector<double> slab_volumes(const segment::Result& s, int per_level) {
         const std::size_t u = i + g.size[0] * (j + g.size[1] * k);
         const float f = s.plexus_soft.data[u];
         const int l = int(s.levels.data[u]) - 1;
-        if (f <= 0 || l < 0 || std::size_t(l) >= s.level_planes.size() ||
+        if (f == 0 || l < 0 || std::size_t(l) >= s.level_planes.size() ||
             !s.level_planes[std::size_t(l)].found)
           continue;
         const Vec3 x = g.index_to_point(double(i), double(j), double(k));

@@ -51,7 +51,13 @@ std::string to_json(const Result& r, const Options& opt) {
         {"veins_source", r.veins_source},
         {"vein_intensity", r.vein_intensity},
         {"background_intensity", r.background_intensity},
-        {"csf_intensity", r.csf_intensity}}},
+        {"csf_intensity", r.csf_intensity},
+        {"noise_sigma", r.noise_sigma},
+        {"noise_correction", r.noise_sigma > 0
+                                 ? "Rician: each voxel mapped through the inverse of the Rice mean "
+                                   "before the partial-volume model (vein and background intensities "
+                                   "are in these corrected units)"
+                                 : "none"}}},
       {"parameters",
        {{"contrast", opt.contrast},
         {"veins", opt.veins},

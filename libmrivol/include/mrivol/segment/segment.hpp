@@ -99,6 +99,7 @@ struct Result {
   bool levels_found = false;
   std::string contrast, contrast_source, veins, veins_source, region_source;
   double vein_intensity = 0, background_intensity = 0, csf_intensity = 0;  ///< model (medians)
+  double noise_sigma = 0;  ///< magnitude noise (per channel) used for the Rician correction; 0: none
   double canal_volume_mm3 = 0, canal_length_mm = 0;
   std::vector<Vec3> centreline;  ///< LPS points, top to bottom, 1 per cross-section
   bool touches_edge = false;     ///< the plexus mask reaches the field of view's edge
