@@ -139,9 +139,11 @@ double noise_sigma(const std::vector<float>& img, const std::vector<float>& smoo
     for (int a = 0; a < 3; ++a) {
       if (d.s[a] > 1.5 * fine || d.n[a] < 2) continue;
       const std::size_t step = a == 0 ? 1 : a == 1 ? std::size_t(d.n[0]) : std::size_t(d.n[0] * d.n[1]);
+      // A quarter of the pairs (every other row and column of a checkerboard
+      // of rows) is plenty for a median and 4x faster.
       for (long k = 0; k < d.n[2] - (a == 2); ++k)
-        for (long j = 0; j < d.n[1] - (a == 1); ++j)
-          for (long i = 0; i < d.n[0] - (a == 0); i += 1) {
+        for (long j = (k & 1); j < d.n[1] - (a == 1); j += 2)
+          for (long i = 0; i < d.n[0] - (a == 0); i += 2) {
             const std::size_t v = d.index(i, j, k);
             const float x = img[v], y = img[v + step];
             if (smooth[v] > floor && smooth[v + step] > floor && x > 0 && y > 0)
