@@ -10,8 +10,12 @@
 // included). What the sac and the local fat level do not explain is vein:
 // brighter than expected outside the sac (vein replacing fat), darker than
 // expected just inside its front (vein pressing into the sac, where no nerve
-// roots lie in a supine patient). Noise is reduced by smoothing along the
-// canal, which the veins follow.
+// roots lie in a supine patient). A vein displaces whatever the voxel held,
+// CSF and fat alike, so its fraction is the residual over the vein's contrast
+// to that expected mixture; where the mixture is as bright as a vein (on the
+// sac's wall) or the canal's cortex shares the voxel, the voxel's own value
+// is weighted down and its neighbours fill in. Noise is reduced by smoothing
+// along the canal, which the veins follow.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -29,6 +33,19 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr int kOrder = 3;              // harmonics of the sac's radial curve
 constexpr int kCoef = 2 * kOrder + 1;  // plus the centre (2 more)
 constexpr int kRays = 90;
+// Smallest vein contrast to the expected CSF/fat mixture used to divide
+// by, as a share of the vein's contrast to fat.
+// Vein fractions are divided by the vein's contrast to the expected
+// CSF/fat mixture, never by less than this share of its contrast to fat.
+constexpr double kMinContrast = 0.1;
+// Weight of a voxel's own value at the canal's wall (cortex shares the
+// voxel and reads darker than fat or vein): the rest comes from neighbours.
+constexpr double kWallWeight = 0.6;
+// Outside the sac's curve, what reads beyond this share of the way from
+// fat to CSF is CSF.
+constexpr double kCsfShare = 0.6;
+// How far beyond the sac mask's edge the rays look for its wall (mm).
+constexpr double kRayBeyond = 6.0;
 
 double median_of(std::vector<float> v) { return v.empty() ? 0.0 : percentile(std::move(v), 50); }
 
@@ -158,6 +175,16 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
   const auto Il = gaussian(I, c, sig_l, in.threads);
   const Mask sac_near = dilate_mm(sac, c, 3.0);
   const Mask canal_in = erode_mm(canal, c, 1.0);
+  const int si = in.si, a1 = in.a1, a2 = in.a2;
+  const long ns = c.n[si], n1 = c.n[a1], n2 = c.n[a2];
+  const double s1 = c.s[a1], s2 = c.s[a2];
+  auto at = [&](long x, long y, long k) {
+    long p[3];
+    p[si] = k;
+    p[a1] = x;
+    p[a2] = y;
+    return c.index(p[0], p[1], p[2]);
+  };
   // Fat and vein levels: the epidural space away from the sac and the walls
   // is mostly fat, so fat is its mode; the vein class is Otsu's upper one.
   Mask far(nc, 0);
@@ -196,16 +223,6 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
       if (csf[v] < -1e29f) csf[v] = csf0[v];
   }
   // The sac's wall, section by section.
-  const int si = in.si, a1 = in.a1, a2 = in.a2;
-  const long ns = c.n[si], n1 = c.n[a1], n2 = c.n[a2];
-  const double s1 = c.s[a1], s2 = c.s[a2];
-  auto at = [&](long x, long y, long k) {
-    long p[3];
-    p[si] = k;
-    p[a1] = x;
-    p[a2] = y;
-    return c.index(p[0], p[1], p[2]);
-  };
   std::vector<Curve> curves(static_cast<std::size_t>(ns));
   parallel_for(static_cast<std::size_t>(ns), in.threads, [&](std::size_t kk) {
     const long k = static_cast<long>(kk);
@@ -258,7 +275,7 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
       const double qf = 0.25 * (C - F);
       // The first step down from CSF that stays below the half-way level.
       double prev = at_r(r0 - 0.1), found = -1;
-      for (double r = r0; r <= r_mask + 3.0; r += 0.1) {
+      for (double r = r0; r <= r_mask + kRayBeyond; r += 0.1) {
         const double cur = at_r(r);
         if (prev >= level && cur < level) {
           bool stays = true;
@@ -271,8 +288,11 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
         prev = cur;
       }
       if (found < 1.0) continue;
-      // A clean step: CSF just inside.
-      if (at_r(found - d) < level + q) continue;
+      // A clean step: CSF just inside (or, with a nerve root close inside,
+      // a thin layer of CSF between the root and the wall).
+      double inside_max = at_r(found - d);
+      for (double r2 = found - d; r2 <= found - 0.3; r2 += 0.1) inside_max = std::max(inside_max, at_r(r2));
+      if (inside_max < level + q) continue;
       if (at_r(found + d) < F - qf) {
         // Darker than fat beyond: a nerve root against the wall (supine,
         // the roots settle there). The wall is the root's edge to fat.
@@ -368,6 +388,16 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
         s[v] = float(inside) / float(m1 * m2);
       }
   });
+  // A vein is never brighter than the vein level: what reads well above it
+  // towards CSF, outside the curve (CSF behind nerve roots that hid the
+  // wall from the rays, a bulge the curve's few harmonics miss), is sac.
+  for (std::size_t v = 0; v < nc; ++v) {
+    if (!near_canal[v] || s[v] >= 1.0f) continue;
+    const double Cv = csf[v];
+    if (!(Cv > B[v])) continue;
+    const double q = (Is[v] - B[v]) / (Cv - B[v]);
+    if (q > kCsfShare) s[v] = std::max(s[v], static_cast<float>(std::clamp(2 * q - 1, 0.0, 1.0)));
+  }
   // Distance inside the curve along the anterior direction's half: veins
   // press into the sac's front only.
   auto front = [&](std::size_t kk, long x, long y) {
@@ -385,20 +415,67 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
   const std::size_t min_vox = static_cast<std::size_t>(std::max(1.0, in.min_mm3 / vox));
   // `sb`: the sac's fractions blurred as `img` was (the model of what the
   // image shows without veins); `csf_side`: whether a vein may also replace CSF.
-  auto fraction_of = [&](const std::vector<float>& img, const std::vector<float>& sb, bool csf_side,
-                         std::size_t v, double vc) {
-    const double Bv = B[v], Vv = Bv + vc * Bv / fat, Cv = csf[v];
-    const double expect = sb[v] * Cv + (1 - sb[v]) * Bv;
-    const double R = img[v] - expect;
-    double out = 0;
-    if (R > 0 && sb[v] < 0.999) out = R / std::max(1e-6, Vv - Bv);
-    if (csf_side && R < 0 && s[v] > 0.001 && front_m[v] && !inner[v]) out = -R / std::max(1e-6, Cv - Vv);
+  // The fraction field of `img`. Where the sac's share makes the expected
+  // mixture as bright as a vein (near its wall, s about 1/2), a voxel's own
+  // value cannot tell vein from wall: its fraction is weighted by the
+  // vein's contrast to the mixture (relative to fat) and the rest is taken
+  // from its neighbours, weighted the same way.
+  Mask wall(nc, 0);
+  for (long z = 0; z < c.n[2]; ++z)
+    for (long y = 0; y < c.n[1]; ++y)
+      for (long x = 0; x < c.n[0]; ++x) {
+        const std::size_t v = c.index(x, y, z);
+        if (!canal[v]) continue;
+        const long nb[6][3] = {{x - 1, y, z}, {x + 1, y, z}, {x, y - 1, z},
+                               {x, y + 1, z}, {x, y, z - 1}, {x, y, z + 1}};
+        for (const auto& q : nb)
+          if (!c.inside(q[0], q[1], q[2]) || !canal[c.index(q[0], q[1], q[2])]) wall[v] = 1;
+      }
+  auto field = [&](const std::vector<float>& img, const std::vector<float>& sb, bool csf_side, double vc) {
+    std::vector<float> fr(nc, 0.0f), w(nc, 0.0f), out(nc, 0.0f);
+    for (std::size_t v = 0; v < nc; ++v) {
+      if (!canal[v]) continue;
+      const double Bv = B[v], Vv = Bv + vc * Bv / fat, Cv = csf[v];
+      const double expect = sb[v] * Cv + (1 - sb[v]) * Bv;
+      const double R = img[v] - expect, D = Vv - expect, VB = std::max(1e-6, Vv - Bv);
+      double x = 0, conf = 1;
+      if (D > 0) {
+        if (sb[v] < 0.999) {
+          conf = std::min(1.0, D / VB);
+          x = R / std::max(kMinContrast * VB, D);
+        }
+      } else if (csf_side && s[v] > 0.001 && front_m[v] && !inner[v]) {
+        conf = std::min(1.0, -D / VB);
+        x = R / std::min(-kMinContrast * VB, D);
+      }
+      fr[v] = static_cast<float>(std::clamp(x, 0.0, 1.5));
+      w[v] = static_cast<float>(conf * (wall[v] ? kWallWeight : 1.0));
+    }
+    for (long z = 0; z < c.n[2]; ++z)
+      for (long y = 0; y < c.n[1]; ++y)
+        for (long x = 0; x < c.n[0]; ++x) {
+          const std::size_t v = c.index(x, y, z);
+          if (!canal[v]) continue;
+          if (w[v] >= 1.0f) {
+            out[v] = fr[v];
+            continue;
+          }
+          double sw = 0, sf = 0;
+          for (long dz = -1; dz <= 1; ++dz)
+            for (long dy = -1; dy <= 1; ++dy)
+              for (long dx = -1; dx <= 1; ++dx) {
+                if (!c.inside(x + dx, y + dy, z + dz) || (dx == 0 && dy == 0 && dz == 0)) continue;
+                const std::size_t u = c.index(x + dx, y + dy, z + dz);
+                if (!canal[u]) continue;
+                sw += w[u];
+                sf += double(w[u]) * fr[u];
+              }
+          const double nb = sw > 1e-6 ? sf / sw : fr[v];
+          out[v] = static_cast<float>(w[v] * fr[v] + (1 - w[v]) * nb);
+        }
     return out;
   };
   const auto s_si = gaussian(s, c, sig_s, in.threads), s_l = gaussian(s, c, sig_l, in.threads);
-  auto fraction = [&](const std::vector<float>& img, std::size_t v, double vc) {
-    return fraction_of(img, &img == &Is ? s_si : s_l, true, v, vc);
-  };
   // The transverse connections run across the canal: smoothing along it
   // would blur them away, so the fraction is also taken with smoothing
   // along each fine in-plane axis, and the largest counts.
@@ -419,12 +496,12 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
   Mask m;
   for (int pass = 0; pass < 3; ++pass) {
     m.assign(nc, 0);
-    for (std::size_t v = 0; v < nc; ++v) {
-      if (!canal[v]) continue;
-      double fr = fraction(Is, v, contrast);
-      for (const auto& dr : dirs) fr = std::max(fr, fraction_of(dr.img, dr.sb, dr.csf_side, v, contrast));
-      m[v] = fr >= 0.5;
+    std::vector<float> best = field(Is, s_si, true, contrast);
+    for (const auto& dr : dirs) {
+      const auto fd = field(dr.img, dr.sb, dr.csf_side, contrast);
+      for (std::size_t v = 0; v < nc; ++v) best[v] = std::max(best[v], fd[v]);
     }
+    for (std::size_t v = 0; v < nc; ++v) m[v] = canal[v] && best[v] >= 0.5f;
     m = remove_small(m, c, min_vox);
     const Mask core = erode_mm(m, c, 1.0);
     std::vector<float> cv;
@@ -439,11 +516,16 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
   f.assign(nc, 0.0f);
   vein_at.assign(nc, 0.0f);
   fat_at = B;
+  const auto fl = field(Il, s_l, true, contrast);
   for (std::size_t v = 0; v < nc; ++v) {
     vein_at[v] = static_cast<float>(B[v] + contrast * B[v] / fat);
     if (!band[v] || !canal[v]) continue;
-    f[v] = core[v] ? 1.0f : static_cast<float>(std::clamp(fraction(Il, v, contrast), 0.0, 1.0));
+    f[v] = core[v] ? 1.0f : std::min(1.0f, fl[v]);
   }
+  // The binary mask is the fraction map's half-way level (the detection
+  // mask above takes the largest of several smoothings, which widens it).
+  for (std::size_t v = 0; v < nc; ++v) m[v] = f[v] >= 0.5f;
+  m = remove_small(m, c, min_vox);
   M = m;
 }
 

@@ -372,6 +372,9 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
   // Partial-volume band: the face neighbours of the mask (fully outside
   // voxels would only add the clamped noise of the background).
   Mask band = M;
+  // (The slow-flow model returns its own band: the fractions it set.)
+  if (between)
+    for (std::size_t v = 0; v < nc; ++v) band[v] = band[v] || f[v] != 0.0f;
   for (long k = 0; k < c.n[2]; ++k)
     for (long j = 0; j < c.n[1]; ++j)
       for (long i = 0; i < c.n[0]; ++i) {
