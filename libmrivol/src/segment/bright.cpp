@@ -33,8 +33,6 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr int kOrder = 3;              // harmonics of the sac's radial curve
 constexpr int kCoef = 2 * kOrder + 1;  // plus the centre (2 more)
 constexpr int kRays = 90;
-// Smallest vein contrast to the expected CSF/fat mixture used to divide
-// by, as a share of the vein's contrast to fat.
 // Vein fractions are divided by the vein's contrast to the expected
 // CSF/fat mixture, never by less than this share of its contrast to fat.
 constexpr double kMinContrast = 0.1;
@@ -413,9 +411,9 @@ void bright_t2_veins(const BrightInput& in, std::vector<float>& f, Mask& M, std:
 
   // Vein fraction from what the sac and fat do not explain.
   const std::size_t min_vox = static_cast<std::size_t>(std::max(1.0, in.min_mm3 / vox));
-  // `sb`: the sac's fractions blurred as `img` was (the model of what the
-  // image shows without veins); `csf_side`: whether a vein may also replace CSF.
-  // The fraction field of `img`. Where the sac's share makes the expected
+  // The fraction field of `img`; `sb`: the sac's fractions blurred as `img`
+  // was (the model of what the image shows without veins); `csf_side`:
+  // whether a vein may also replace CSF. Where the sac's share makes the expected
   // mixture as bright as a vein (near its wall, s about 1/2), a voxel's own
   // value cannot tell vein from wall: its fraction is weighted by the
   // vein's contrast to the mixture (relative to fat) and the rest is taken
