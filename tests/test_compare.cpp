@@ -90,7 +90,7 @@ INSTANTIATE_TEST_SUITE_P(Phantom, CompareMatrix, ::testing::Values(
     Case{"iso3d_t1c_5deg8mm",       "default", "t1c", "dark",   "iso3d", 5,   8,  4},
     Case{"iso3d_t2_bright",         "default", "t2",  "bright", "iso3d", 3,   4,  3, 25, 0,   0,   -1,   -1,   3, 3},
     Case{"iso3d_t2_dark_small_10pct", "default", "t2", "dark",  "iso3d", 3,   4, 17, 25, 0,   1.05},
-    Case{"iso3d_t2_posture_snr12_jitter_45pct", "default", "t2", "dark", "iso3d", 4, 8, 16, 12, 1.0, 1.2, 0.15, 0.9, 3, 5.5},
+    Case{"iso3d_t2_posture_snr12_jitter_45pct", "default", "t2", "dark", "iso3d", 4, 8, 16, 12, 1.0, 1.2, 0.15, 0.9, 3, 3},
     Case{"sag2d_t2_dark",           "default", "t2",  "dark",   "sag2d", 3,   4, 10, 25, 0,   0,   -1,   -1,   5, 5},
     Case{"sag2d_t1c_posture_6deg12mm_45pct", "default", "t1c", "dark", "sag2d", 6, 12, 19, 25, 1.0, 1.2, -1, -1, 5, 5},
     Case{"ax2d_t2_dark",            "default", "t2",  "dark",   "ax2d",  4,   6, 15, 25, 0,   0,   -1,   -1,   5, 5},
@@ -98,5 +98,29 @@ INSTANTIATE_TEST_SUITE_P(Phantom, CompareMatrix, ::testing::Values(
     Case{"null_sag2d_t2_snr12",     "null",    "t2",  "dark",   "sag2d", 5,  10, 18, 12, 0,   0,   -1,   -1,   2, 2}),
     [](const auto& i) { return i.param.name; });
 // clang-format on
+
+// No session is favoured: swapping PRE and POST gives the inverse change,
+// (1 + p)(1 + q) = 1, whatever the truth (the comparison registers the other
+// way round, takes its contrast from the other scan, and meets the same
+// half-way levels). The truth is not read.
+TEST(CompareSymmetry, SwappingTheSessionsInvertsTheChange) {
+  phantom::Config c = phantom::preset("default");
+  c.contrast = "t2";
+  c.motion_deg = 5;
+  c.motion_mm = 8;
+  c.seed = 21;
+  const phantom::Pair p = phantom::generate(c, 2);
+  compare::Options o;
+  o.threads = 2;
+  o.segment.contrast = "t2";
+  const auto ab = compare::compare(p.pre.image, p.post.image, o);
+  const auto ba = compare::compare(p.post.image, p.pre.image, o);
+  const double product = (1 + ab.percent / 100) * (1 + ba.percent / 100);
+  std::printf("pre->post %+.2f %%, post->pre %+.2f %% (inverse of the first: %+.2f %%), product %.4f\n",
+              ab.percent, ba.percent, 100 * (1 / (1 + ab.percent / 100) - 1), product);
+  EXPECT_NEAR(product, 1.0, 0.01);
+  EXPECT_NEAR(ab.pre_mm3, ba.post_mm3, 0.01 * ab.pre_mm3);
+  EXPECT_NEAR(ab.post_mm3, ba.pre_mm3, 0.01 * ab.post_mm3);
+}
 
 }  // namespace

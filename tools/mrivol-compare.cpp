@@ -285,6 +285,7 @@ int main(int argc, char** argv) {
              "both "
              "scans cover; percent = 100 * (post - pre) / pre"},
             {"levels", levels},
+            {"levels_method", r.levels_method},
             {"registration",
              {{"transform", "transform.tfm"},
               {"convention",

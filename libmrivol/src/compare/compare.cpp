@@ -142,27 +142,81 @@ Result compare(const Volume& pre, const Volume& post, const Options& opt, Report
                                     (opt.roi_mask || opt.roi_box ? " inside the ROI" : "") +
                                     " after registration: nothing to compare");
 
-  // 3. PRE, then POST measured the same way: PRE's contrast, vein polarity
-  // and vertebral levels (carried through the transform).
-  auto carry_levels = [&](const segment::Result& from) {
-    po.levels_given.clear();
-    for (const auto& lp : from.level_planes) {
-      segment::LevelPlanes m = lp;
-      if (lp.found) {
-        m.top = moved(lp.top, T);
-        m.bottom = moved(lp.bottom, T);
-        m.disc = moved(lp.disc, T);
-      }
-      po.levels_given.push_back(m);
-    }
-  };
+  // 3. Both sessions measured the same way: PRE's contrast and vein
+  // polarity, and the same vertebral levels. Each session finds its own
+  // levels; the two sets meet half-way (each plane the mean of PRE's and
+  // POST's mapped into PRE, carried back to POST through the transform), so
+  // neither session's disc detection decides alone. Where a level was found
+  // in one session only, or the two disagree by more than a quarter of a
+  // level (a mislabelled disc), PRE's planes are carried to POST.
   r.pre = segment::segment(pre, so, rep);
   lap("segment pre");
   po.contrast = r.pre.contrast;
   if (!r.pre.veins.empty()) po.veins = r.pre.veins;
-  carry_levels(r.pre);
   r.post = segment::segment(post, po, rep);
   lap("segment post");
+  std::vector<segment::LevelPlanes> shared = r.pre.level_planes;
+  {
+    auto average = [&](const segment::CanalPlane& a, const segment::CanalPlane& b_post) {
+      const segment::CanalPlane b = moved(b_post, Ti);
+      segment::CanalPlane m;
+      for (int i = 0; i < 3; ++i) {
+        m.point[i] = 0.5 * (a.point[i] + b.point[i]);
+        m.normal[i] = a.normal[i] + b.normal[i];
+      }
+      const double n = norm(m.normal);
+      for (auto& x : m.normal) x /= n;
+      return m;
+    };
+    auto apart = [&](const segment::CanalPlane& a, const segment::CanalPlane& b_post) {
+      const segment::CanalPlane b = moved(b_post, Ti);
+      double d = 0;
+      for (int i = 0; i < 3; ++i) d += (a.point[i] - b.point[i]) * a.normal[i];
+      return std::fabs(d);
+    };
+    const auto& a = r.pre.level_planes;
+    const auto& b = r.post.level_planes;
+    bool agree = a.size() == b.size();
+    for (std::size_t l = 0; agree && l < a.size(); ++l)
+      if (a[l].found && b[l].found)
+        agree = apart(a[l].top, b[l].top) <= 8.0 && apart(a[l].bottom, b[l].bottom) <= 8.0 &&
+                apart(a[l].disc, b[l].disc) <= 8.0;
+    if (agree) {
+      for (std::size_t l = 0; l < a.size(); ++l) {
+        if (a[l].found && b[l].found) {
+          shared[l].top = average(a[l].top, b[l].top);
+          shared[l].bottom = average(a[l].bottom, b[l].bottom);
+          shared[l].disc = average(a[l].disc, b[l].disc);
+        } else if (b[l].found) {
+          shared[l].found = true;
+          shared[l].top = moved(b[l].top, Ti);
+          shared[l].bottom = moved(b[l].bottom, Ti);
+          shared[l].disc = moved(b[l].disc, Ti);
+        }
+      }
+      r.levels_method =
+          "half-way: each level plane the mean of the planes found in PRE and in POST (mapped into PRE)";
+    } else if (a.size() != b.size()) {
+      r.levels_method = "PRE's level planes carried to POST";
+    } else {
+      r.levels_method =
+          "PRE's level planes carried to POST (the sessions' levels disagree by more than 8 mm)";
+      r.warnings.push_back(
+          "the vertebral levels found in PRE and POST disagree by more than 8 mm: PRE's levels are used in "
+          "both");
+    }
+  }
+  so.levels_given = shared;
+  po.levels_given.clear();
+  for (const auto& lp : shared) {
+    segment::LevelPlanes m = lp;
+    if (lp.found) {
+      m.top = moved(lp.top, T);
+      m.bottom = moved(lp.bottom, T);
+      m.disc = moved(lp.disc, T);
+    }
+    po.levels_given.push_back(m);
+  }
   if (opt.common_canal && r.pre.contrast == "t1c") {
     // On contrast-enhanced T1 the canal is found less tightly (CSF, fat and
     // bone differ little) and a canal found a little tighter in one session
@@ -176,11 +230,10 @@ Result compare(const Volume& pre, const Volume& post, const Options& opt, Report
         registration::resample(r.post.canal, pre.geom, T, registration::Interpolation::nearest, opt.threads);
     po.canal_add =
         registration::resample(r.pre.canal, post.geom, Ti, registration::Interpolation::nearest, opt.threads);
-    r.pre = segment::segment(pre, so, rep);
-    carry_levels(r.pre);
-    r.post = segment::segment(post, po, rep);
-    lap("common canal");
   }
+  r.pre = segment::segment(pre, so, rep);
+  r.post = segment::segment(post, po, rep);
+  lap(opt.common_canal && r.pre.contrast == "t1c" ? "shared levels and common canal" : "shared levels");
 
   // 4. The change.
   r.pre_mm3 = r.pre.volume_soft_mm3;

@@ -521,7 +521,7 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
   std::vector<std::vector<std::uint8_t>> region_sec(static_cast<std::size_t>(ns));
   std::vector<double> wall(static_cast<std::size_t>(ns), -1.0), half_width(static_cast<std::size_t>(ns), 0.0);
   std::vector<char> wall_ok(static_cast<std::size_t>(ns), 0);
-  const double lat[2] = {-w.anterior_dir[1], w.anterior_dir[0]};
+  std::vector<double> tau_sec(static_cast<std::size_t>(ns), 0.0);
   const std::vector<float> smooth_t1 =
       w.polarity < 0 ? gaussian(w.img, d, {2.0, 2.0, 2.0}, w.threads) : std::vector<float>{};
   if (!user_mask) {
@@ -570,13 +570,82 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         }
       if (bx < 0) return;
       auto region = morph2(flood(core, pl, bx, by), pl, true);
+      for (std::size_t u = 0; u < region.size(); ++u) region[u] = region[u] && content[u];
+      tau_sec[kk] = tau;
+      region_sec[kk] = std::move(region);
+    });
+    // The anterior direction from the image: the canal's contents are
+    // symmetric about the midsagittal plane, so their principal axes (second
+    // moments over every section, each about its own centroid) are the
+    // lateral and the anterior-posterior axes, whatever the patient's
+    // rotation in the scanner. (From the scanner's axes alone, a spine
+    // turned 4 degrees about its long axis put one corner of the anterior
+    // wall 0.9 mm inside the canal and the other 0.9 mm outside.) The
+    // scanner's direction stays when the contents are nearly round or the
+    // axes found are far from it, and on cross-sections of thick slices (a
+    // symmetric canal sampled at 3-5 mm across is not symmetric any more).
+    if (std::max(s1, s2) <= 1.5 * std::min(s1, s2)) {
+      double sxx = 0, syy = 0, sxy = 0;
+      for (long k = 0; k < ns; ++k) {
+        const auto& reg = region_sec[static_cast<std::size_t>(k)];
+        if (reg.empty()) continue;
+        double n = 0, mx = 0, my = 0;
+        for (long y = 0; y < n2; ++y)
+          for (long x = 0; x < n1; ++x)
+            if (reg[static_cast<std::size_t>(x + n1 * y)]) {
+              n += 1;
+              mx += x * s1;
+              my += y * s2;
+            }
+        if (n < 10) continue;
+        mx /= n;
+        my /= n;
+        for (long y = 0; y < n2; ++y)
+          for (long x = 0; x < n1; ++x)
+            if (reg[static_cast<std::size_t>(x + n1 * y)]) {
+              const double dx = x * s1 - mx, dy = y * s2 - my;
+              sxx += dx * dx;
+              syy += dy * dy;
+              sxy += dx * dy;
+            }
+      }
+      const double tr = sxx + syy, det = sxx * syy - sxy * sxy;
+      const double disc = std::sqrt(std::max(0.0, 0.25 * tr * tr - det));
+      const double l1 = 0.5 * tr + disc, l2 = 0.5 * tr - disc;  // l1: lateral (the wider axis)
+      if (tr > 0 && l2 > 0 && l1 > 1.15 * l2) {
+        // Eigenvector of l2 (the anterior-posterior axis).
+        double ax = sxy, ay = l2 - sxx;
+        if (std::hypot(ax, ay) < 1e-12 * tr) {
+          ax = l2 - syy;
+          ay = sxy;
+        }
+        const double an = std::hypot(ax, ay);
+        ax /= an;
+        ay /= an;
+        const double dot = ax * w.anterior_dir[0] + ay * w.anterior_dir[1];
+        if (dot < 0) {
+          ax = -ax;
+          ay = -ay;
+        }
+        if (std::fabs(dot) >= std::cos(25.0 * 3.14159265358979323846 / 180.0)) w.anterior_dir = {ax, ay};
+      }
+    }
+  }
+  const double lat[2] = {-w.anterior_dir[1], w.anterior_dir[0]};
+  if (!user_mask) {
+    parallel_for(static_cast<std::size_t>(ns), w.threads, [&](std::size_t kk) {
+      if (region_sec[kk].empty()) return;
+      const long k = static_cast<long>(kk);
+      const double wk = k * d.s[w.si];
+      const double cx = w.centre1(wk), cy = w.centre2(wk);
+      const auto P = plane_of(w.polarity > 0 ? w.smooth : smooth_t1, k);
+      const double tau = tau_sec[kk];
+      const auto& region = region_sec[kk];
       double hw = 0;
       for (long y = 0; y < n2; ++y)
-        for (long x = 0; x < n1; ++x) {
-          const std::size_t u = static_cast<std::size_t>(x + n1 * y);
-          region[u] = region[u] && content[u];
-          if (region[u]) hw = std::max(hw, std::fabs((x * s1 - cx) * lat[0] + (y * s2 - cy) * lat[1]));
-        }
+        for (long x = 0; x < n1; ++x)
+          if (region[static_cast<std::size_t>(x + n1 * y)])
+            hw = std::max(hw, std::fabs((x * s1 - cx) * lat[0] + (y * s2 - cy) * lat[1]));
       // Midline profile towards anterior: the wall is where the contents
       // end for good (5 mm of wall: vertebral body or disc).
       auto content_at = [&](double t) {
@@ -605,7 +674,6 @@ static void sections(Work& w, const Options& opt, Result& r, Reporter& rep, cons
         }
       }
       half_width[kk] = hw;
-      region_sec[kk] = std::move(region);
     });
   }
   // The wall is flat along the canal: a running median over 16 mm ignores

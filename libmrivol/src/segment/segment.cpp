@@ -349,6 +349,19 @@ void segment_vessels(Work& w, const Options& opt, Result& r, Reporter& rep, std:
       M[v] = E[v] && f[v] >= 0.5f;
     }
     M = remove_small(M, c, min_vox);
+    if (pv < 0 && r.contrast == "t2") {
+      // Flow voids wholly inside the sac are nerve roots (dark on T2, lying
+      // within 1.5 mm of the sac's wall where the sac is found a little
+      // tight), not veins: an epidural vein, even one indenting the sac,
+      // reaches the epidural side.
+      std::vector<std::size_t> sizes;
+      const auto lab = components(M, c, sizes);
+      std::vector<std::uint8_t> out_of_sac(sizes.size(), 0);
+      for (std::size_t v = 0; v < nc; ++v)
+        if (lab[v] && !sac[v]) out_of_sac[std::size_t(lab[v])] = 1;
+      for (std::size_t v = 0; v < nc; ++v)
+        if (lab[v] && !out_of_sac[std::size_t(lab[v])]) M[v] = 0;
+    }
     if (it == 3) break;
     const Mask near = dilate_at_least_one(M, c, 1.5);
     for (std::size_t v = 0; v < nc; ++v) P[v] = E[v] && !near[v];

@@ -55,6 +55,7 @@ struct Result {
   double bootstrap_low = 0, bootstrap_high = 0;      ///< 95 % block bootstrap over slabs of anatomy
   int bootstrap_slabs = 0;                           ///< 0 = no bootstrap (too few levels measured)
   std::string interval_method;
+  std::string levels_method;  ///< how the shared level planes were obtained
   std::vector<LevelChange> levels;
   double coverage_pre = 1, coverage_post = 1;  ///< fraction of each canal inside the common field of view
   std::vector<std::string> warnings;
