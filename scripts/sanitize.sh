@@ -13,6 +13,7 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_su
 cd "$B"
 # The compare accuracy matrix runs 4 of its 11 pairs here (T2, T1c with the
 # shared canal, sagittal T1c with posture, null): the others take the same
-# code paths, and each pair costs about 150 s under the sanitizers.
+# code paths, and each pair costs about 150 s under the sanitizers. The swap
+# test (CompareSymmetry: two whole comparisons of one pair) takes them too.
 ctest --output-on-failure -j "$(nproc)" --timeout 1800 \
-  -E 'CompareMatrix.*/(iso3d_t1c_5deg8mm|iso3d_t2_bright|iso3d_t2_dark_small_10pct|iso3d_t2_posture_snr12_jitter_45pct|sag2d_t2_dark|ax2d_t2_dark|null_sag2d_t2_snr12)' "$@"
+  -E 'CompareSymmetry|CompareMatrix.*/(iso3d_t1c_5deg8mm|iso3d_t2_bright|iso3d_t2_dark_small_10pct|iso3d_t2_posture_snr12_jitter_45pct|sag2d_t2_dark|ax2d_t2_dark|null_sag2d_t2_snr12)' "$@"
