@@ -146,9 +146,10 @@ Result compare(const Volume& pre, const Volume& post, const Options& opt, Report
   // polarity, and the same vertebral levels. Each session finds its own
   // levels; the two sets meet half-way (each plane the mean of PRE's and
   // POST's mapped into PRE, carried back to POST through the transform), so
-  // neither session's disc detection decides alone. Where a level was found
-  // in one session only, or the two disagree by more than a quarter of a
-  // level (a mislabelled disc), PRE's planes are carried to POST.
+  // neither session's disc detection decides alone. A level found in one
+  // session only takes that session's planes; when the two disagree by more
+  // than 8 mm (about a quarter of a level: a mislabelled disc), PRE's planes
+  // are carried to POST and the report warns.
   r.pre = segment::segment(pre, so, rep);
   lap("segment pre");
   po.contrast = r.pre.contrast;
